@@ -1,0 +1,47 @@
+"""Early-stopping algorithms, keyed by Katib's exact ``earlyStopping.algorithmName``."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from ..exceptions import Problem, did_you_mean
+from ..settings import SettingsModel
+from ..spec.models import ExperimentSpec
+from ..spec.paths import SPEC
+
+__all__ = ["EARLY_STOPPING_SETTINGS", "MedianStopSettings", "validate_early_stopping"]
+
+
+class MedianStopSettings(SettingsModel):
+    """Katib's median stopping rule settings, with Katib's defaults."""
+
+    plugin_name: ClassVar[str] = "early stopping medianstop"
+    min_trials_required: int = Field(default=3, gt=0)
+    start_step: int = Field(default=4, ge=1)
+
+
+EARLY_STOPPING_SETTINGS: dict[str, type[SettingsModel]] = {"medianstop": MedianStopSettings}
+
+
+def validate_early_stopping(spec: ExperimentSpec) -> list[Problem]:
+    """Problems with ``spec.earlyStopping`` (none when it is absent)."""
+    es = spec.early_stopping
+    if es is None:
+        return []
+    path = SPEC.child("earlyStopping")
+    name = es.algorithm_name
+    if not name:
+        return [Problem(str(path.child("algorithmName")), "must be specified")]
+    model = EARLY_STOPPING_SETTINGS.get(name)
+    if model is None:
+        known = list(EARLY_STOPPING_SETTINGS)
+        return [
+            Problem(
+                str(path.child("algorithmName")),
+                f"unknown early stopping algorithm {name!r} (known: {', '.join(known)}){did_you_mean(name, known)}",
+            )
+        ]
+    _, problems = model.parse(es.algorithm_settings, path.child("algorithmSettings"))
+    return problems

@@ -1,0 +1,103 @@
+"""The katib-flow exception tree.
+
+Every error katib-flow raises on purpose derives from :class:`KatibFlowError`.
+Subclasses also inherit the builtin that matches their meaning (as Optuna's
+exceptions do), so ``except ValueError`` keeps working for callers that do not
+know katib-flow.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "CollectorError",
+    "CompileError",
+    "InvalidSettingsError",
+    "KatibFlowError",
+    "Problem",
+    "SpecError",
+    "StorageError",
+    "TrialExecutionError",
+    "UnknownAlgorithmError",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One defect in an experiment: where it is and what is wrong.
+
+    ``path`` is a Kubernetes-style field path such as
+    ``spec.parameters[1].feasibleSpace.min``; an empty path means the document
+    as a whole.
+    """
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def did_you_mean(word: str, candidates: Sequence[str]) -> str:
+    """A "; did you mean 'x'?" suffix for an unknown name, or an empty string."""
+    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""
+
+
+class KatibFlowError(Exception):
+    """Root of every error katib-flow raises on purpose."""
+
+
+class SpecError(KatibFlowError, ValueError):
+    """An experiment (or a part of it) is invalid.
+
+    Carries every problem found, not only the first one, so a user can fix a
+    file in one pass.
+    """
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
+        self.problems: list[Problem] = list(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        prefix = f"{self.source}: " if self.source else ""
+        if not self.problems:
+            return f"{prefix}invalid experiment"
+        return "\n".join(f"{prefix}{p}" for p in self.problems)
+
+    @property
+    def path(self) -> str:
+        """Field path of the first problem (convenient when there is one)."""
+        return self.problems[0].path if self.problems else ""
+
+
+class UnknownAlgorithmError(SpecError, KeyError):
+    """An algorithm or early-stopping name that no registered plugin serves."""
+
+    def __str__(self) -> str:
+        # KeyError would otherwise quote the message.
+        return self._render()
+
+
+class InvalidSettingsError(SpecError):
+    """Algorithm or early-stopping settings that the chosen plugin rejects."""
+
+
+class CollectorError(KatibFlowError, ValueError):
+    """A metrics collector could not be configured or could not read its source."""
+
+
+class CompileError(KatibFlowError, ValueError):
+    """An experiment could not be compiled into an Argo Workflow."""
+
+
+class StorageError(KatibFlowError, RuntimeError):
+    """The experiment store failed (connection, schema version, lock)."""
+
+
+class TrialExecutionError(KatibFlowError, RuntimeError):
+    """A trial could not be started or supervised."""
