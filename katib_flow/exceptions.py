@@ -44,6 +44,9 @@ class Problem:
 def did_you_mean(word: str, candidates: Sequence[str]) -> str:
     """A "; did you mean 'x'?" suffix for an unknown name, or an empty string."""
     found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if not found and len(word) >= 3:
+        # A truncated name ("bayesian") is too short for a similarity ratio but unambiguous as a prefix.
+        found = [c for c in candidates if c.lower().startswith(word.lower())][:1]
     return f"; did you mean {found[0]!r}?" if found else ""
 
 

@@ -82,7 +82,11 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     ("name-trailing-dash", _s("metadata.name", "base-"), [("metadata.name", "end with an alphanumeric")]),
     ("name-too-long", _s("metadata.name", "a" * 41), [("metadata.name", "no more than 40 characters (got 41)")]),
     ("name-missing", _d("metadata.name"), [("metadata.name", "must be specified")]),
-    ("namespace-invalid", _s("metadata.namespace", "Kube_flow"), [("metadata.namespace", "valid Kubernetes namespace")]),
+    (
+        "namespace-invalid",
+        _s("metadata.namespace", "Kube_flow"),
+        [("metadata.namespace", "valid Kubernetes namespace")],
+    ),
     ("wrong-kind", _s("kind", "Trial"), [("kind", "must be Experiment (got 'Trial')")]),
     ("wrong-api-version", _s("apiVersion", "kubeflow.org/v1alpha3"), [("apiVersion", "must be kubeflow.org/v1beta1")]),
     # budgets
@@ -102,7 +106,11 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     # objective
     ("objective-missing", _d("spec.objective"), [("spec.objective", "must be specified")]),
     ("objective-type", _s("spec.objective.type", "maximise"), [("spec.objective.type", "minimize or maximize")]),
-    ("objective-metric-missing", _d("spec.objective.objectiveMetricName"), [("spec.objective.objectiveMetricName", "")]),
+    (
+        "objective-metric-missing",
+        _d("spec.objective.objectiveMetricName"),
+        [("spec.objective.objectiveMetricName", "")],
+    ),
     (
         "additional-repeats-objective",
         _s("spec.objective.additionalMetricNames", ["accuracy"]),
@@ -129,7 +137,11 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     ("bo-acq-func", _algo("bayesianoptimization", acq_func="UCB"), [(f"{AS0}.value", "(got 'UCB')")]),
     ("tpe-gamma", _algo("tpe", gamma="1.5"), [(f"{AS0}.value", "less than 1")]),
     ("cmaes-restart", _algo("cmaes", restart_strategy="sep"), [(f"{AS0}.value", "'none', 'ipop' or 'bipop'")]),
-    ("hyperband-missing-r_l", _algo("hyperband", resource_name="layers"), [("spec.algorithm.algorithmSettings", "r_l")]),
+    (
+        "hyperband-missing-r_l",
+        _algo("hyperband", resource_name="layers"),
+        [("spec.algorithm.algorithmSettings", "r_l")],
+    ),
     (
         "hyperband-parallel",
         _algo("hyperband", r_l="4", eta="2", resource_name="layers"),
@@ -147,8 +159,13 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     ),
     (
         "cmaes-one-continuous",
-        _chain(_algo("cmaes"), _s("spec.parameters[1]", {"name": "layers", "parameterType": "discrete",
-                                                         "feasibleSpace": {"list": ["1", "2"]}})),
+        _chain(
+            _algo("cmaes"),
+            _s(
+                "spec.parameters[1]",
+                {"name": "layers", "parameterType": "discrete", "feasibleSpace": {"list": ["1", "2"]}},
+            ),
+        ),
         [("spec.parameters", "cmaes needs at least two int or double parameters (got 1)")],
     ),
     ("grid-double-without-step", _algo("grid"), [(f"{FS0}.step", "must be specified for double parameter 'lr'")]),
@@ -165,8 +182,10 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     ),
     (
         "early-stopping-setting",
-        _s("spec.earlyStopping", {"algorithmName": "medianstop",
-                                  "algorithmSettings": [{"name": "min_trials_required", "value": "0"}]}),
+        _s(
+            "spec.earlyStopping",
+            {"algorithmName": "medianstop", "algorithmSettings": [{"name": "min_trials_required", "value": "0"}]},
+        ),
         [("spec.earlyStopping.algorithmSettings[0].value", "greater than 0")],
     ),
     ("early-stopping-name-empty", _s("spec.earlyStopping", {}), [("spec.earlyStopping.algorithmName", "specified")]),
@@ -243,8 +262,12 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     ("no-trial-source", _d(TS), [(TS, "one of trialSpec or configMap must be specified")]),
     (
         "config-map-incomplete",
-        _chain(_d(TS), _s(f"{TT}.configMap", {"configMapName": "t"}), _s(f"{TT}.successCondition", "status.ok"),
-               _s(f"{TT}.failureCondition", "status.failed")),
+        _chain(
+            _d(TS),
+            _s(f"{TT}.configMap", {"configMapName": "t"}),
+            _s(f"{TT}.successCondition", "status.ok"),
+            _s(f"{TT}.failureCondition", "status.failed"),
+        ),
         [(f"{TT}.configMap.configMapNamespace", "specified"), (f"{TT}.configMap.templatePath", "specified")],
     ),
     (
@@ -255,8 +278,10 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     (
         "trial-parameter-braces",
         _s(f"{TT}.trialParameters[0].name", "{lr}"),
-        [(f"{TT}.trialParameters[0]", "must not contain '{' or '}'"),
-         (TS, "${trialParameters.lr} is used but not declared")],
+        [
+            (f"{TT}.trialParameters[0]", "must not contain '{' or '}'"),
+            (TS, "${trialParameters.lr} is used but not declared"),
+        ],
     ),
     (
         "trial-parameter-duplicate-name",
@@ -265,8 +290,10 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     ),
     (
         "trial-parameter-duplicate-reference",
-        _chain(_append(f"{TT}.trialParameters", {"name": "rate", "reference": "lr"}),
-               _append(COMMAND, "--rate=${trialParameters.rate}")),
+        _chain(
+            _append(f"{TT}.trialParameters", {"name": "rate", "reference": "lr"}),
+            _append(COMMAND, "--rate=${trialParameters.rate}"),
+        ),
         [(f"{TT}.trialParameters[4].reference", "duplicate trial parameter reference 'lr'")],
     ),
     (
@@ -276,8 +303,16 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     ),
     (
         "trial-parameter-unused",
-        _s(COMMAND, ["python3", "train.py", "--lr=${trialParameters.lr}", "--layers=${trialParameters.layers}",
-                     "--optimizer=${trialParameters.optimizer}"]),
+        _s(
+            COMMAND,
+            [
+                "python3",
+                "train.py",
+                "--lr=${trialParameters.lr}",
+                "--layers=${trialParameters.layers}",
+                "--optimizer=${trialParameters.optimizer}",
+            ],
+        ),
         [(f"{TT}.trialParameters[3].name", "${trialParameters.batch} does not appear")],
     ),
     (
@@ -340,7 +375,11 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
 
 # Defects that the document's structure already rejects, before any Katib rule runs.
 STRUCTURE_CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
-    ("unknown-field", _s("spec.objective.typ", "minimize"), [("spec.objective.typ", "unknown field; did you mean 'type'?")]),
+    (
+        "unknown-field",
+        _s("spec.objective.typ", "minimize"),
+        [("spec.objective.typ", "unknown field; did you mean 'type'?")],
+    ),
     ("unknown-spec-field", _s("spec.maxTrials", 3), [("spec.maxTrials", "unknown field")]),
     ("max-trials-string", _s("spec.maxTrialCount", "6"), [("spec.maxTrialCount", "must be an integer (got '6')")]),
     ("bound-boolean", _s(f"{FS0}.min", True), [(f"{FS0}.min", "must be a string (got True)")]),
@@ -372,14 +411,20 @@ def test_corpus_is_large_enough() -> None:
     assert len(CASES) + len(STRUCTURE_CASES) >= 40
 
 
-@pytest.mark.parametrize(("mutate", "expected"), [(m, e) for _, m, e in CASES + STRUCTURE_CASES],
-                         ids=[i for i, _, _ in CASES + STRUCTURE_CASES])
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [(m, e) for _, m, e in CASES + STRUCTURE_CASES],
+    ids=[i for i, _, _ in CASES + STRUCTURE_CASES],
+)
 def test_invalid_experiment_reports_its_defect(mutate: Callable[[Doc], Doc], expected: Expected) -> None:
     _assert_matches(_problems(mutate(base())), expected)
 
 
-@pytest.mark.parametrize(("mutate", "expected"), [(m, e) for _, m, e in CASES + STRUCTURE_CASES],
-                         ids=[i for i, _, _ in CASES + STRUCTURE_CASES])
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [(m, e) for _, m, e in CASES + STRUCTURE_CASES],
+    ids=[i for i, _, _ in CASES + STRUCTURE_CASES],
+)
 def test_cli_exits_2_with_one_line_per_problem(
     tmp_path: Path, mutate: Callable[[Doc], Doc], expected: Expected
 ) -> None:
