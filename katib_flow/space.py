@@ -27,6 +27,8 @@ __all__ = [
     "SearchSpace",
     "grid_values",
     "parse_parameter",
+    "step_count",
+    "step_value",
 ]
 
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -121,17 +123,26 @@ def grid_values(param: Parameter) -> list[str] | None:
     """
     if isinstance(param, (CategoricalParameter, DiscreteParameter)):
         return list(param.values)
+    count = step_count(param)
+    if count is None:
+        return None
+    return [step_value(param, k) for k in range(count)]
+
+
+def step_count(param: DoubleParameter | IntParameter) -> int | None:
+    """How many points ``min + k * step`` lie in [min, max]; None for a double without step."""
     if isinstance(param, IntParameter):
-        return [str(v) for v in range(param.min, param.max + 1, param.step or 1)]
+        return (param.max - param.min) // (param.step or 1) + 1
     if param.step is None:
         return None
-    start, step = Decimal(param.min_text), Decimal(param.step_text)
-    stop = Decimal(repr(param.max))
-    count = int((stop - start) / step) + 1
-    return [_decimal_text(start + k * step) for k in range(count) if start + k * step <= stop]
+    return int((Decimal(repr(param.max)) - Decimal(param.min_text)) / Decimal(param.step_text)) + 1
 
 
-def _decimal_text(value: Decimal) -> str:
+def step_value(param: DoubleParameter | IntParameter, k: int) -> str:
+    """The Katib string of ``min + k * step`` (exact decimal for doubles)."""
+    if isinstance(param, IntParameter):
+        return str(param.min + k * (param.step or 1))
+    value = Decimal(param.min_text) + k * Decimal(param.step_text)
     text = format(value.normalize(), "f")
     return text if "." in text else f"{text}.0"
 

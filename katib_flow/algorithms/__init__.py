@@ -1,16 +1,25 @@
 """Search algorithms, keyed by Katib's exact ``algorithmName``.
 
 This module is the registry: which names exist, which settings each accepts,
-and how an experiment's ``spec.algorithm`` is validated against them.
+which :class:`Suggester` serves each, and how an experiment's ``spec.algorithm``
+is validated against them. Suggester modules (and Optuna, scikit-optimize,
+SciPy behind them) are imported only when an algorithm is used. Third-party
+suggesters register under the ``katib_flow.suggesters`` entry-point group as
+``name = "package.module:SuggesterClass"``.
 """
 
 from __future__ import annotations
 
+import importlib
+from functools import cache
+from importlib.metadata import entry_points
+
 from ..exceptions import Problem, UnknownAlgorithmError, did_you_mean
 from ..settings import SettingsModel
 from ..space import SearchSpace
-from ..spec.models import ExperimentSpec
+from ..spec.models import AlgorithmSetting, ExperimentSpec
 from ..spec.paths import SPEC
+from .base import Suggester
 from .settings import (
     BayesianOptimizationSettings,
     CmaesSettings,
@@ -24,11 +33,18 @@ from .settings import (
 
 __all__ = [
     "ALGORITHM_SETTINGS",
+    "ENTRY_POINT_GROUP",
     "KATIB_ONLY_ALGORITHMS",
+    "Suggester",
     "algorithm_names",
+    "create_suggester",
     "settings_model",
+    "suggester_class",
     "validate_algorithm",
 ]
+
+ENTRY_POINT_GROUP = "katib_flow.suggesters"
+
 
 ALGORITHM_SETTINGS: dict[str, type[SettingsModel]] = {
     "random": RandomSettings,
@@ -41,6 +57,17 @@ ALGORITHM_SETTINGS: dict[str, type[SettingsModel]] = {
     "hyperband": HyperbandSettings,
 }
 
+_SUGGESTERS: dict[str, str] = {
+    "random": "katib_flow.algorithms.random_search:RandomSuggester",
+    "grid": "katib_flow.algorithms.grid:GridSuggester",
+    "sobol": "katib_flow.algorithms.sobol:SobolSuggester",
+    "bayesianoptimization": "katib_flow.algorithms.skopt_bayesian:SkoptBayesianSuggester",
+    "tpe": "katib_flow.algorithms.optuna_tpe:TpeSuggester",
+    "multivariate-tpe": "katib_flow.algorithms.optuna_tpe:MultivariateTpeSuggester",
+    "cmaes": "katib_flow.algorithms.optuna_cmaes:CmaesSuggester",
+    "hyperband": "katib_flow.algorithms.hyperband:HyperbandSuggester",
+}
+
 # Names Katib knows that katib-flow does not run, with the reason a user is given.
 KATIB_ONLY_ALGORITHMS: dict[str, str] = {
     "enas": "neural architecture search (nasConfig) is not supported by katib-flow",
@@ -50,17 +77,52 @@ KATIB_ONLY_ALGORITHMS: dict[str, str] = {
 
 
 def algorithm_names() -> list[str]:
-    """Every algorithm name katib-flow can run."""
-    return list(ALGORITHM_SETTINGS)
+    """Every algorithm name katib-flow can run: the built-in ones, then installed plugins."""
+    return list(_SUGGESTERS) + [n for n in _plugins() if n not in _SUGGESTERS]
+
+
+@cache
+def _plugins() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _load(target: str) -> type[Suggester[SettingsModel]]:
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    if not (isinstance(cls, type) and issubclass(cls, Suggester)):
+        raise TypeError(f"{target} is not a katib_flow Suggester")
+    return cls
+
+
+def suggester_class(name: str) -> type[Suggester[SettingsModel]]:
+    """The Suggester class serving ``name``; raises :class:`UnknownAlgorithmError`."""
+    target = _SUGGESTERS.get(name) or _plugins().get(name)
+    if target is None:
+        path = str(SPEC.child("algorithm").child("algorithmName"))
+        raise UnknownAlgorithmError([Problem(path, _unknown_message(name))])
+    return _load(target)
 
 
 def settings_model(name: str) -> type[SettingsModel]:
     """The settings model of algorithm ``name``; raises :class:`UnknownAlgorithmError`."""
-    try:
+    if name in ALGORITHM_SETTINGS:
         return ALGORITHM_SETTINGS[name]
-    except KeyError:
-        path = str(SPEC.child("algorithm").child("algorithmName"))
-        raise UnknownAlgorithmError([Problem(path, _unknown_message(name))]) from None
+    return suggester_class(name).settings_class
+
+
+def create_suggester(
+    name: str,
+    space: SearchSpace,
+    objective_type: str,
+    settings: list[AlgorithmSetting] | None = None,
+    seed: int = 0,
+) -> Suggester[SettingsModel]:
+    """A ready suggester; ``settings`` are Katib's name/value pairs, ``seed`` applies unless ``random_state`` is set.
+
+    Raises :class:`UnknownAlgorithmError` or :class:`InvalidSettingsError`.
+    """
+    cls = suggester_class(name)
+    return cls(space, objective_type, settings_model(name).from_entries(settings), seed)
 
 
 def validate_algorithm(spec: ExperimentSpec, space: SearchSpace | None) -> list[Problem]:
@@ -72,9 +134,10 @@ def validate_algorithm(spec: ExperimentSpec, space: SearchSpace | None) -> list[
     name = algorithm.algorithm_name
     if not name:
         return [Problem(str(path.child("algorithmName")), "must be specified")]
-    model = ALGORITHM_SETTINGS.get(name)
-    if model is None:
-        return [Problem(str(path.child("algorithmName")), _unknown_message(name))]
+    try:
+        model = settings_model(name)
+    except UnknownAlgorithmError as err:
+        return err.problems
     settings, problems = model.parse(algorithm.algorithm_settings, path.child("algorithmSettings"))
     if settings is not None:
         problems.extend(settings.spec_problems(spec, space))

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
 from ..exceptions import Problem, did_you_mean
 from ..settings import SettingsModel
-from ..spec.models import ExperimentSpec
+from ..spec.models import EarlyStoppingSetting, ExperimentSpec
 from ..spec.paths import SPEC
 
-__all__ = ["EARLY_STOPPING_SETTINGS", "MedianStopSettings", "validate_early_stopping"]
+if TYPE_CHECKING:
+    from .base import EarlyStopper
+
+__all__ = [
+    "EARLY_STOPPING_SETTINGS",
+    "MedianStopSettings",
+    "create_early_stopper",
+    "validate_early_stopping",
+]
 
 
 class MedianStopSettings(SettingsModel):
@@ -45,3 +53,14 @@ def validate_early_stopping(spec: ExperimentSpec) -> list[Problem]:
         ]
     _, problems = model.parse(es.algorithm_settings, path.child("algorithmSettings"))
     return problems
+
+
+def create_early_stopper(
+    name: str, objective_metric: str, objective_type: str, settings: list[EarlyStoppingSetting] | None = None
+) -> EarlyStopper[Any]:
+    """A ready early stopper; raises :class:`InvalidSettingsError` for bad settings, KeyError for a bad name."""
+    from .medianstop import MedianStopper
+
+    stoppers: dict[str, type[EarlyStopper[Any]]] = {"medianstop": MedianStopper}
+    cls = stoppers[name]
+    return cls(objective_metric, objective_type, EARLY_STOPPING_SETTINGS[name].from_entries(settings))
