@@ -73,7 +73,7 @@ class SettingsModel(BaseModel):
                 name = str(loc[0]) if loc else ""
                 where = path.index(index[name]).child("value") if name in index else path
                 got = f" (got {raw[name]!r})" if name in raw else ""
-                label = f"{name} " if name and name not in index else ""
+                label = f"{name}: " if name in index else f"{name} " if name else ""
                 problems.append(Problem(str(where), f"{label}{_lower_first(e['msg'])}{got}"))
             return None, problems
         return (None if problems else settings), problems

@@ -12,11 +12,14 @@ import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.storages import InMemoryStorage
+from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from ..history import Proposal, TrialRecord
@@ -103,13 +106,43 @@ def _from_optuna(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, str
     return out
 
 
+class _OwningStorage(InMemoryStorage):
+    """In-memory storage that adopts template trials instead of deep-copying them.
+
+    ``InMemoryStorage.create_new_trial`` deep-copies every template, which is
+    most of the cost of rebuilding a 1,000-trial study. The templates built by
+    :func:`rebuild_study` belong to that one study, so adopting them is safe.
+    The body mirrors Optuna 5's ``create_new_trial`` minus the copy; the
+    conformance tests exercise it on every call.
+    """
+
+    def create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> int:
+        if template_trial is None:
+            return super().create_new_trial(study_id, template_trial)
+        with self._lock:
+            self._check_study_id(study_id)
+            trial_id = self._max_trial_id + 1
+            self._max_trial_id += 1
+            template_trial.number = len(self._studies[study_id].trials)
+            template_trial._trial_id = trial_id
+            self._trial_id_to_study_id_and_number[trial_id] = (study_id, template_trial.number)
+            self._studies[study_id].trials.append(template_trial)
+            self._update_cache(trial_id, study_id)
+            return trial_id
+
+
+# Rebuilt trials get a fixed timestamp: samplers read states and values, never times, and a
+# clock reading would be the only thing that differs between two identical rebuilds.
+_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
 def rebuild_study(
     space: SearchSpace, minimize: bool, sampler: optuna.samplers.BaseSampler, history: Sequence[TrialRecord]
 ) -> optuna.Study:
     """A study holding every trial of the history: finished ones with their value, running ones as RUNNING."""
     dists = distributions(space)
-    study = optuna.create_study(direction="minimize" if minimize else "maximize", sampler=sampler)
-    frozen = []
+    storage = _OwningStorage()
+    study = optuna.create_study(storage=storage, direction="minimize" if minimize else "maximize", sampler=sampler)
     for t in history:
         params = _to_optuna(space, dists, t.assignments)
         if params is None:
@@ -121,10 +154,21 @@ def rebuild_study(
             state, value = OptunaState.RUNNING, None
         else:
             state, value = OptunaState.FAIL, None
-        frozen.append(
-            optuna.trial.create_trial(state=state, value=value, params=params, distributions=dists, system_attrs=attrs)
+        frozen = FrozenTrial(
+            number=0,
+            state=state,
+            value=value,
+            datetime_start=_EPOCH,
+            datetime_complete=None if state is OptunaState.RUNNING else _EPOCH,
+            params=params,
+            distributions=dict(dists),
+            user_attrs={},
+            system_attrs=attrs,
+            intermediate_values={},
+            trial_id=0,
         )
-    study.add_trials(frozen)
+        # Params were checked against their distributions above; Study.add_trial would check again.
+        storage.create_new_trial(study._study_id, template_trial=frozen)
     return study
 
 

@@ -47,7 +47,6 @@ class TpeSuggester(Suggester[TpeSettings]):
             prior_weight=s.prior_weight if s.prior_weight is not None else 1.0,
             multivariate=s.multivariate,
             constant_liar=s.constant_liar,
-            warn_independent_sampling=False,
             seed=seed,
         )
 

@@ -86,7 +86,8 @@ def test_setting_value_errors_point_at_the_entry() -> None:
         _entries(random_state="1", n_initial_points="-3"), FieldPath("spec.algorithm.algorithmSettings")
     )
     assert [str(p) for p in problems] == [
-        "spec.algorithm.algorithmSettings[1].value: input should be greater than or equal to 0 (got '-3')"
+        "spec.algorithm.algorithmSettings[1].value: "
+        "n_initial_points: input should be greater than or equal to 0 (got '-3')"
     ]
 
 

@@ -1,0 +1,35 @@
+"""The benchmark scripts run (a smoke test of the scripts, never a timing assertion)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import PROJECT_ROOT
+
+
+def test_suggest_latency_script_runs_and_prints_one_row_per_algorithm_and_size() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "bench" / "suggest_latency.py"),
+            "--sizes",
+            "10",
+            "--repeats",
+            "1",
+            "--baseline-max",
+            "0",
+            "--algorithms",
+            "random",
+            "grid",
+            "cmaes",
+            "hyperband",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [row.split("|")[1].strip() for row in rows[1:]] == ["random", "grid", "cmaes", "hyperband"]
+    assert "live Optuna study" in rows[3]
