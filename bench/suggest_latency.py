@@ -49,29 +49,19 @@ def _param(name: str, ptype: str, **fs: object) -> ParameterSpec:
     return ParameterSpec(name=name, parameter_type=ptype, feasible_space=FeasibleSpace.model_validate(fs))
 
 
-SPACE = SearchSpace.from_spec(
-    ExperimentSpec(
-        parameters=[
-            _param("lr", "double", min="0.0001", max="0.1", distribution="logUniform"),
-            _param("dropout", "double", min="0.0", max="0.5", step="0.05"),
-            _param("epochs", "int", min="1", max="27"),
-            _param("optimizer", "categorical", list=["sgd", "adam", "rmsprop"]),
-            _param("batch", "discrete", list=["16", "32", "64", "128"]),
-        ]
-    )
-)
+def _space_with(lr: ParameterSpec) -> SearchSpace:
+    rest = [
+        _param("dropout", "double", min="0.0", max="0.5", step="0.05"),
+        _param("epochs", "int", min="1", max="27"),
+        _param("optimizer", "categorical", list=["sgd", "adam", "rmsprop"]),
+        _param("batch", "discrete", list=["16", "32", "64", "128"]),
+    ]
+    return SearchSpace.from_spec(ExperimentSpec(parameters=[lr, *rest]))
+
+
+SPACE = _space_with(_param("lr", "double", min="0.0001", max="0.1", distribution="logUniform"))
 # Grid search needs a step on every double: the same space with lr on a 0.0001 grid (3.6 million points).
-GRID_SPACE = SearchSpace.from_spec(
-    ExperimentSpec(
-        parameters=[
-            _param("lr", "double", min="0.0001", max="0.1", step="0.0001"),
-            _param("dropout", "double", min="0.0", max="0.5", step="0.05"),
-            _param("epochs", "int", min="1", max="27"),
-            _param("optimizer", "categorical", list=["sgd", "adam", "rmsprop"]),
-            _param("batch", "discrete", list=["16", "32", "64", "128"]),
-        ]
-    )
-)
+GRID_SPACE = _space_with(_param("lr", "double", min="0.0001", max="0.1", step="0.0001"))
 SETTINGS = {
     "hyperband": [
         AlgorithmSetting(name="r_l", value="27"),
