@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .collectors.push import report_metrics
 from .dsl import (
     Algorithm,
     Collector,
@@ -73,6 +74,7 @@ __all__ = [
     "minimize",
     "parse_experiment",
     "parse_experiments",
+    "report_metrics",
     "search",
     "validate",
 ]

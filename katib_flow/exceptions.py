@@ -72,6 +72,11 @@ class SpecError(KatibFlowError, ValueError):
             return f"{prefix}invalid experiment"
         return "\n".join(f"{prefix}{p}" for p in self.problems)
 
+    @classmethod
+    def single(cls, path: str, message: str) -> SpecError:
+        """An error with one problem."""
+        return cls([Problem(path, message)])
+
     @property
     def path(self) -> str:
         """Field path of the first problem (convenient when there is one)."""

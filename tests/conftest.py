@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .mariadb import MariaDB, mariadb_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -22,3 +25,18 @@ def katib_examples() -> list[Path]:
     if not files:
         pytest.skip(f"Katib examples not found at {KATIB_EXAMPLES}")
     return files
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """A MariaDB server for the whole test session (skips when no server binary exists)."""
+    yield from mariadb_server(tmp_path_factory)
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database URL: the same tests run on SQLite and on a real MariaDB."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'katib-flow.db'}"
+    server: MariaDB = request.getfixturevalue("mariadb")
+    return server.database_url()

@@ -1,0 +1,38 @@
+"""The experiment state machine shared by the local runner and the Argo steps.
+
+Every function here is one transaction against the Store and safe to call
+twice: a retried Argo step or a restarted local slot changes nothing the second
+time.
+"""
+
+from __future__ import annotations
+
+from .evaluate import Evaluation, evaluate, experiment_status
+from .lifecycle import find_experiment, init_experiment
+from .render import LocalCommand, RenderedTrial, render_run_object, render_trial
+from .reserve import Slot, reserve_trials, trial_name
+from .trials import Outcome, finish_trial, mark_running, record_observations, stop_rules
+from .views import StoredExperiment, Trial, load_history
+
+__all__ = [
+    "Evaluation",
+    "LocalCommand",
+    "Outcome",
+    "RenderedTrial",
+    "Slot",
+    "StoredExperiment",
+    "Trial",
+    "evaluate",
+    "experiment_status",
+    "find_experiment",
+    "finish_trial",
+    "init_experiment",
+    "load_history",
+    "mark_running",
+    "record_observations",
+    "render_run_object",
+    "render_trial",
+    "reserve_trials",
+    "stop_rules",
+    "trial_name",
+]

@@ -1,0 +1,142 @@
+"""Deciding whether an experiment goes on, and its status in Katib's shape.
+
+The order is Katib's (``UpdateExperimentStatusCondition``): objective goal
+reached; then more than ``maxFailedTrialCount`` failed trials (Failed and
+MetricsUnavailable; Katib also compares with ``>``); then ``maxTrialCount``
+completed trials (Succeeded, Failed, MetricsUnavailable, EarlyStopped); then the
+algorithm exhausted with nothing running. Killed trials are interruptions
+(Ctrl-C, a lost runner) that katib-flow runs again on resume, so unlike Katib
+they count neither as completed nor against the budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..history import TrialState
+from ..spec import constants as c
+from ..spec.models import Experiment
+from ..store import ExperimentRow, Store, TrialRow
+from .clock import now, rfc3339
+from .conditions import Reason, set_condition
+
+__all__ = ["Evaluation", "evaluate", "experiment_status"]
+
+_LISTS = {
+    TrialState.SUCCEEDED: ("succeededTrialList", "trialsSucceeded"),
+    TrialState.FAILED: ("failedTrialList", "trialsFailed"),
+    TrialState.KILLED: ("killedTrialList", "trialsKilled"),
+    TrialState.EARLY_STOPPED: ("earlyStoppedTrialList", "trialsEarlyStopped"),
+    TrialState.METRICS_UNAVAILABLE: ("metricsUnavailableTrialList", "trialMetricsUnavailable"),
+    TrialState.RUNNING: ("runningTrialList", "trialsRunning"),
+    TrialState.CREATED: ("pendingTrialList", "trialsPending"),
+}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    status: dict[str, Any]
+    completed: bool
+    succeeded: bool
+    reason: str
+
+
+def experiment_status(row: ExperimentRow, trials: list[TrialRow]) -> dict[str, Any]:
+    """The experiment's ``.status`` with Katib's keys (lists only when not empty, as Katib omits them)."""
+    spec = Experiment.model_validate(row.spec).spec
+    status: dict[str, Any] = {
+        "startTime": rfc3339(row.created_at),
+        "conditions": row.conditions,
+        "trials": len(trials),
+    }
+    if row.completion_time is not None:
+        status["completionTime"] = rfc3339(row.completion_time)
+    status["lastReconcileTime"] = rfc3339(row.updated_at)
+    for state, (list_key, count_key) in _LISTS.items():
+        names = [t.name for t in trials if t.state == state.value]
+        status[count_key] = len(names)
+        if names:
+            status[list_key] = names
+    best = _best(spec.objective.type if spec.objective else None, trials)
+    if best is not None:
+        status["currentOptimalTrial"] = {
+            "bestTrialName": best.name,
+            "parameterAssignments": best.assignments,
+            "observation": {"metrics": best.metrics or []},
+        }
+    return status
+
+
+def _better(objective_type: str | None, value: float, than: float) -> bool:
+    return value > than if objective_type == c.OBJECTIVE_MAXIMIZE else value < than
+
+
+def _best(objective_type: str | None, trials: list[TrialRow]) -> TrialRow | None:
+    """The first trial with the best objective (Katib keeps the earlier one on ties)."""
+    best: TrialRow | None = None
+    for t in trials:
+        if t.objective is None or not TrialState(t.state).has_objective:
+            continue
+        if best is None or best.objective is None or _better(objective_type, t.objective, best.objective):
+            best = t
+    return best
+
+
+def evaluate(store: Store, experiment_id: int) -> Evaluation:
+    """Complete the experiment if a stop condition holds; one transaction, idempotent."""
+
+    def run(session: Session) -> Evaluation:
+        row = store.lock_experiment(session, experiment_id)
+        trials = list(
+            session.execute(select(TrialRow).where(TrialRow.experiment_id == experiment_id).order_by(TrialRow.seq))
+            .scalars()
+            .all()
+        )
+        if not row.completed:
+            reason = _stop_reason(row, trials)
+            if reason is not None:
+                stamp = now()
+                row.conditions = set_condition(row.conditions, reason, stamp)
+                row.completed = True
+                row.completion_time = stamp
+                row.updated_at = stamp
+        final = next(
+            (cond for cond in row.conditions if cond["type"] in ("Succeeded", "Failed") and cond["status"] == "True"),
+            None,
+        )
+        return Evaluation(
+            experiment_status(row, trials),
+            row.completed,
+            final is not None and final["type"] == "Succeeded",
+            final["reason"] if final else Reason.RUNNING[1],
+        )
+
+    return store.transaction(run)
+
+
+def _stop_reason(row: ExperimentRow, trials: list[TrialRow]) -> tuple[str, str, str] | None:
+    spec = Experiment.model_validate(row.spec).spec
+    objective = spec.objective
+    best = _best(objective.type if objective else None, trials)
+    if objective is not None and objective.goal is not None and best is not None and best.objective is not None:
+        reached = (
+            best.objective >= objective.goal
+            if objective.type == c.OBJECTIVE_MAXIMIZE
+            else best.objective <= objective.goal
+        )
+        if reached:
+            return Reason.GOAL_REACHED
+    states = [TrialState(t.state) for t in trials]
+    failed = sum(1 for s in states if s in (TrialState.FAILED, TrialState.METRICS_UNAVAILABLE))
+    if spec.max_failed_trial_count is not None and failed > spec.max_failed_trial_count:
+        return Reason.FAILED
+    completed = sum(1 for s in states if not s.is_active and s is not TrialState.KILLED)
+    if spec.max_trial_count is not None and completed >= spec.max_trial_count:
+        return Reason.MAX_TRIALS
+    if row.algorithm_state.get("exhausted") and not any(s.is_active for s in states):
+        return Reason.SUGGESTION_END
+    return None

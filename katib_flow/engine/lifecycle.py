@@ -1,0 +1,141 @@
+"""Storing an experiment, and resuming one that is already stored."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..exceptions import SpecError, StorageError
+from ..history import TrialState
+from ..spec import check
+from ..spec import constants as c
+from ..spec.models import Experiment
+from ..store import ExperimentRow, Store, TrialRow
+from .clock import now
+from .conditions import Reason, set_condition
+from .views import StoredExperiment, experiment_view
+
+__all__ = ["find_experiment", "init_experiment"]
+
+_BUDGETS = ("parallelTrialCount", "maxTrialCount", "maxFailedTrialCount")
+Existing = Literal["error", "resume", "reuse"]
+
+
+def init_experiment(store: Store, experiment: Experiment, *, existing: Existing = "error") -> StoredExperiment:
+    """Validate, default and store ``experiment``; one transaction, safe to call again.
+
+    ``existing`` says what to do when an experiment of that name is stored:
+    ``error`` refuses, ``resume`` continues it, ``reuse`` (Argo's retried init)
+    continues it or creates it. Continuing accepts only budget changes, as
+    Katib's update rules do; raising ``maxTrialCount`` reopens an experiment
+    that ended with ExperimentMaxTrialsReached when its resumePolicy is
+    LongRunning or FromVolume (Katib's restart rule).
+    """
+    defaulted = check(experiment)
+    name, namespace = defaulted.name, defaulted.namespace or ""
+    document = defaulted.to_dict()
+
+    def run(session: Session) -> StoredExperiment:
+        row = session.execute(
+            select(ExperimentRow).where(ExperimentRow.name == name, ExperimentRow.namespace == namespace)
+        ).scalar_one_or_none()
+        if row is None:
+            if existing == "resume":
+                raise StorageError(f"there is no experiment named {name!r} to resume in {store.display_url}")
+            stamp = now()
+            row = ExperimentRow(
+                name=name,
+                namespace=namespace,
+                spec=document,
+                seed=_seed(defaulted),
+                conditions=set_condition(set_condition([], Reason.CREATED, stamp), Reason.RUNNING, stamp),
+                completed=False,
+                algorithm_state={},
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            session.add(row)
+            session.flush()
+            return experiment_view(row)
+        if existing == "error":
+            raise StorageError(
+                f"an experiment named {name!r} already exists in {store.display_url}; "
+                "resume it (katib-flow run --resume) or choose another metadata.name"
+            )
+        store.lock_experiment(session, row.id)
+        _check_update(row, document, session)
+        return experiment_view(row)
+
+    return store.transaction(run)
+
+
+def find_experiment(store: Store, name: str, namespace: str | None = None) -> StoredExperiment:
+    def run(session: Session) -> StoredExperiment:
+        row = session.execute(
+            select(ExperimentRow).where(ExperimentRow.name == name, ExperimentRow.namespace == (namespace or ""))
+        ).scalar_one_or_none()
+        if row is None:
+            raise StorageError(f"no experiment named {name!r} in {store.display_url}")
+        return experiment_view(row)
+
+    return store.transaction(run)
+
+
+def _seed(experiment: Experiment) -> int:
+    algorithm = experiment.spec.algorithm
+    for setting in (algorithm.algorithm_settings or []) if algorithm else []:
+        if setting.name == "random_state" and setting.value and setting.value.isdigit():
+            return int(setting.value)
+    return secrets.randbits(31)
+
+
+def _without_budgets(document: dict[str, Any]) -> dict[str, Any]:
+    spec = {k: v for k, v in document.get("spec", {}).items() if k not in _BUDGETS}
+    return {**{k: v for k, v in document.items() if k not in ("spec", "status")}, "spec": spec}
+
+
+def _check_update(row: ExperimentRow, document: dict[str, Any], session: Session) -> None:
+    if _without_budgets(row.spec) != _without_budgets(document):
+        raise SpecError.single(
+            "spec",
+            "only spec.parallelTrialCount, spec.maxTrialCount and spec.maxFailedTrialCount can change "
+            "when an experiment is resumed (Katib's update rule); use a new metadata.name for a different experiment",
+        )
+    if row.spec == document:
+        return
+    trials = session.execute(
+        select(func.count())
+        .select_from(TrialRow)
+        .where(TrialRow.experiment_id == row.id, TrialRow.state != TrialState.KILLED.value)
+    ).scalar_one()
+    new_max = document["spec"].get("maxTrialCount")
+    if row.completed:
+        reason = next(
+            (
+                cond["reason"]
+                for cond in row.conditions
+                if cond["status"] == "True" and cond["type"] in ("Succeeded", "Failed")
+            ),
+            "",
+        )
+        policy = document["spec"].get("resumePolicy")
+        if reason != Reason.MAX_TRIALS[1] or policy not in (c.RESUME_LONG_RUNNING, c.RESUME_FROM_VOLUME):
+            raise SpecError.single(
+                "spec.resumePolicy",
+                "a completed experiment can be restarted only if it succeeded by reaching maxTrialCount and "
+                "spec.resumePolicy is LongRunning or FromVolume (Katib's restart rule)",
+            )
+    if new_max is not None and new_max <= trials:
+        raise SpecError.single("spec.maxTrialCount", f"must be greater than the {trials} trials already run")
+    stamp = now()
+    row.spec = document
+    row.updated_at = stamp
+    if row.completed:
+        row.completed = False
+        row.completion_time = None
+        row.algorithm_state = {**row.algorithm_state, "exhausted": False}
+        row.conditions = set_condition(row.conditions, Reason.RESTARTING, stamp)
+        row.conditions = set_condition(row.conditions, Reason.RUNNING, stamp)

@@ -1,0 +1,131 @@
+"""Rendering a trial: its run object, and the local view of its primary container.
+
+``${trialParameters.<name>}`` and ``${trialSpec.Name|Namespace|Kind|APIVersion|
+Labels[k]|Annotations[k]}`` are replaced inside the strings of the parsed trial
+spec, never in serialized text: a parameter value such as ``"a\\n- b"`` stays one
+string and cannot add a YAML list item or a shell word.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..exceptions import SpecError, StorageError
+from ..spec import constants as c
+from ..spec.containers import iter_containers
+from ..spec.models import Experiment
+from ..spec.paths import FieldPath
+from ..spec.placeholders import map_strings
+from ..store import ExperimentRow, Store, TrialRow
+
+__all__ = ["LocalCommand", "RenderedTrial", "render_run_object", "render_trial"]
+
+_PARAM = re.compile(c.TRIAL_PARAMETER_PATTERN)
+_META = re.compile(r"^\$\{trialSpec\.(.+?)\}$")
+_INDEXED = re.compile(c.TRIAL_META_INDEXED_PATTERN)
+
+
+@dataclass(frozen=True)
+class LocalCommand:
+    """The primary container as a local process: argv, environment, working directory."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    working_dir: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedTrial:
+    name: str
+    run_object: dict[str, Any]
+    command: LocalCommand
+
+
+def render_run_object(experiment: Experiment, trial_name: str, assignments: Mapping[str, str]) -> dict[str, Any]:
+    """The trial's run object (Job, TFJob, ...) with its name, namespace and parameters filled in."""
+    template = experiment.spec.trial_template
+    if template is None or template.trial_spec is None:
+        raise SpecError.single(
+            "spec.trialTemplate.trialSpec",
+            "a trialSpec is needed to render a trial (configMap templates are read on the cluster)",
+        )
+    run_object: dict[str, Any] = copy.deepcopy(template.trial_spec)
+    metadata = run_object.setdefault("metadata", {})
+    metadata["name"] = trial_name
+    if experiment.namespace:
+        metadata["namespace"] = experiment.namespace
+    values: dict[str, str] = {}
+    for tp in template.trial_parameters or []:
+        if tp.name and tp.reference:
+            values[tp.name] = _resolve(tp.reference, assignments, run_object)
+
+    def substitute(text: str) -> str:
+        return _PARAM.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+    rendered: dict[str, Any] = map_strings(run_object, substitute)
+    return rendered
+
+
+def _resolve(reference: str, assignments: Mapping[str, str], run_object: Mapping[str, Any]) -> str:
+    if reference in assignments:
+        return assignments[reference]
+    match = _META.match(reference)
+    if match is None:
+        raise SpecError.single("spec.trialTemplate.trialParameters", f"reference {reference!r} has no value")
+    key = match.group(1)
+    metadata = run_object.get("metadata", {})
+    simple = {
+        "Name": metadata.get("name", ""),
+        "Namespace": metadata.get("namespace", ""),
+        "Kind": run_object.get("kind", ""),
+        "APIVersion": run_object.get("apiVersion", ""),
+    }
+    if key in simple:
+        return str(simple[key])
+    indexed = _INDEXED.match(key)
+    if indexed and indexed.group(1) in ("Labels", "Annotations"):
+        bag = metadata.get(indexed.group(1).lower(), {}) or {}
+        return str(bag.get(indexed.group(2), ""))
+    raise SpecError.single("spec.trialTemplate.trialParameters", f"reference {reference!r} has no value")
+
+
+def local_command(experiment: Experiment, run_object: Mapping[str, Any]) -> LocalCommand:
+    """The primary container of a rendered run object, as a local command line."""
+    template = experiment.spec.trial_template
+    primary = template.primary_container_name if template else None
+    for _, container in iter_containers(run_object, FieldPath("trialSpec")):
+        if container.get("name") != primary:
+            continue
+        argv = [*container.get("command", []), *container.get("args", [])]
+        env = {
+            str(e["name"]): str(e.get("value", ""))
+            for e in container.get("env", []) or []
+            if isinstance(e, Mapping) and "name" in e and "valueFrom" not in e
+        }
+        return LocalCommand(argv, env, container.get("workingDir"), container.get("image"))
+    raise SpecError.single("spec.trialTemplate.primaryContainerName", f"no container named {primary!r}")
+
+
+def render_trial(store: Store, experiment_id: int, name: str) -> RenderedTrial:
+    """Render (once) and return a trial's run object and local command; safe to call again."""
+
+    def run(session: Session) -> RenderedTrial:
+        row = session.execute(
+            select(TrialRow).where(TrialRow.experiment_id == experiment_id, TrialRow.name == name)
+        ).scalar_one_or_none()
+        if row is None:
+            raise StorageError(f"no trial named {name!r} in experiment {experiment_id}")
+        experiment = Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec)
+        if row.run_object is None:
+            row.run_object = render_run_object(experiment, name, {a["name"]: a["value"] for a in row.assignments})
+        return RenderedTrial(name, row.run_object, local_command(experiment, row.run_object))
+
+    return store.transaction(run)

@@ -1,0 +1,113 @@
+"""Reserving trials: the one place new trials are created.
+
+Under the experiment's write lock, count what runs and what the budget
+allows, ask the suggester with the full history, and insert the new trials
+with deterministic names. Each request names a slot (lane, iteration): asking
+again for a slot that already has a trial returns that trial, so a retried Argo
+step or a restarted local slot never creates a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..algorithms import create_suggester
+from ..history import TrialState
+from ..space import SearchSpace
+from ..spec.models import Experiment
+from ..store import ExperimentRow, Store, TrialRow
+from .clock import now
+from .views import Trial, trial_record, trial_view
+
+__all__ = ["Slot", "reserve_trials", "trial_name"]
+
+Slot = tuple[int, int]
+
+
+def trial_name(experiment: str, seed: int, seq: int, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """``<experiment>-<8 hex>`` like Katib's trial names, derived from the experiment's seed and the trial's number."""
+    digest = hashlib.sha256(f"{seed}:{seq}".encode()).hexdigest()
+    for width in (8, 12, 16, 64):
+        name = f"{experiment}-{digest[:width]}"
+        if name not in taken:
+            return name
+    raise AssertionError("sha256 prefixes of distinct inputs collided at full length")  # pragma: no cover
+
+
+def reserve_trials(store: Store, experiment_id: int, slots: Sequence[Slot]) -> list[Trial | None]:
+    """The trial of each slot; None where the budget, parallelism or the algorithm allows none now."""
+
+    def run(session: Session) -> list[Trial | None]:
+        row = store.lock_experiment(session, experiment_id)
+        trials = list(
+            session.execute(select(TrialRow).where(TrialRow.experiment_id == experiment_id).order_by(TrialRow.seq))
+            .scalars()
+            .all()
+        )
+        by_slot = {(t.lane, t.iteration): t for t in trials}
+        result: dict[Slot, Trial | None] = {slot: trial_view(by_slot[slot]) for slot in slots if slot in by_slot}
+        pending = [slot for slot in dict.fromkeys(slots) if slot not in by_slot]
+        if pending and not row.completed and not row.algorithm_state.get("exhausted"):
+            for slot, created in zip(pending, _create(session, row, trials, len(pending)), strict=False):
+                created.lane, created.iteration = slot
+                session.add(created)
+                result[slot] = trial_view(created)
+            session.flush()
+        return [result.get(slot) for slot in slots]
+
+    return store.transaction(run)
+
+
+def _create(session: Session, row: ExperimentRow, trials: list[TrialRow], wanted: int) -> list[TrialRow]:
+    spec = Experiment.model_validate(row.spec).spec
+    active = sum(1 for t in trials if TrialState(t.state).is_active)
+    counted = sum(1 for t in trials if t.state != TrialState.KILLED.value)
+    allowed = min(wanted, (spec.parallel_trial_count or 1) - active)
+    if spec.max_trial_count is not None:
+        allowed = min(allowed, spec.max_trial_count - counted)
+    if allowed <= 0:
+        return []
+    algorithm = spec.algorithm
+    assert algorithm is not None and algorithm.algorithm_name and spec.objective is not None
+    suggester = create_suggester(
+        algorithm.algorithm_name,
+        SearchSpace.from_spec(spec),
+        spec.objective.type or "minimize",
+        algorithm.algorithm_settings,
+        seed=row.seed,
+    )
+    proposals = suggester.suggest([trial_record(t) for t in trials], allowed)
+    if not proposals and active == 0:
+        # Nothing runs and the algorithm has nothing to offer: the experiment ends
+        # (ExperimentSuggestionEndReached) instead of waiting forever as Katib does.
+        row.algorithm_state = {**row.algorithm_state, "exhausted": True}
+    stamp = now()
+    taken = {t.name for t in trials}
+    created = []
+    for i, proposal in enumerate(proposals[:allowed]):
+        seq = len(trials) + i
+        name = trial_name(row.name, row.seed, seq, taken)
+        taken.add(name)
+        created.append(
+            TrialRow(
+                experiment_id=row.id,
+                name=name,
+                seq=seq,
+                lane=-1,
+                iteration=-1,
+                assignments=[
+                    {"name": p.name, "value": proposal.assignments[p.name]} for p in suggester.space.parameters
+                ],
+                data=proposal.data,
+                state=TrialState.CREATED.value,
+                reason="TrialCreated",
+                message="Trial is created",
+                created_at=stamp,
+            )
+        )
+    row.updated_at = stamp
+    return created

@@ -1,0 +1,177 @@
+"""Trial transitions: running, observations recorded, finished. Each call is one transaction and idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..collectors import Observation, objective_value, summarize
+from ..earlystopping import create_early_stopper
+from ..earlystopping.base import StopRule
+from ..exceptions import StorageError
+from ..history import TrialState
+from ..spec.models import Experiment
+from ..store import ExperimentRow, ObservationRow, Store, TrialRow
+from .clock import now, to_naive_utc
+from .views import Trial, load_history, trial_view
+
+__all__ = ["Outcome", "finish_trial", "mark_running", "record_observations", "stop_rules"]
+
+
+class Outcome(str, Enum):
+    """How a trial's run ended, as the driver saw it."""
+
+    SUCCEEDED = "succeeded"  # the run object met its success condition (process exit 0)
+    FAILED = "failed"  # the run object met its failure condition
+    EARLY_STOPPED = "early-stopped"  # stopped by a stop rule
+    KILLED = "killed"  # stopped by the user or lost with its runner
+
+
+_FINAL = {s.value for s in TrialState if not s.is_active}
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    row: TrialRow
+    experiment: Experiment
+
+
+def _load(session: Session, experiment_id: int, name: str) -> _Loaded:
+    row = session.execute(
+        select(TrialRow).where(TrialRow.experiment_id == experiment_id, TrialRow.name == name)
+    ).scalar_one_or_none()
+    if row is None:
+        raise StorageError(f"no trial named {name!r} in experiment {experiment_id}")
+    return _Loaded(row, Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec))
+
+
+def mark_running(store: Store, experiment_id: int, name: str) -> Trial:
+    def run(session: Session) -> Trial:
+        row = _load(session, experiment_id, name).row
+        if row.state == TrialState.CREATED.value:
+            row.state, row.reason, row.message = TrialState.RUNNING.value, "TrialRunning", "Trial is running"
+            row.start_time = now()
+        return trial_view(row)
+
+    return store.transaction(run)
+
+
+def record_observations(
+    store: Store,
+    experiment_id: int,
+    name: str,
+    observations: Sequence[Observation],
+    *,
+    source: str = "collector",
+    first_seq: int | None = None,
+) -> int:
+    """Store observations ``first_seq, first_seq + 1, ...`` of a trial's ``source``; returns the next number.
+
+    A collector re-reading the same log passes the same numbers, and what is
+    already stored is skipped, so a retried collection records nothing twice.
+    Without ``first_seq`` (pushed metrics) the observations are appended.
+    """
+
+    def run(session: Session) -> int:
+        _load(session, experiment_id, name)
+        stored = session.execute(
+            select(func.max(ObservationRow.seq)).where(
+                ObservationRow.experiment_id == experiment_id,
+                ObservationRow.trial_name == name,
+                ObservationRow.source == source,
+            )
+        ).scalar_one()
+        next_free = -1 if stored is None else stored
+        start = next_free + 1 if first_seq is None else first_seq
+        rows = [
+            ObservationRow(
+                experiment_id=experiment_id,
+                trial_name=name,
+                time=to_naive_utc(o.timestamp),
+                metric_name=o.metric,
+                value=o.value[:255],
+                step=o.step,
+                source=source,
+                seq=start + i,
+            )
+            for i, o in enumerate(observations)
+            if start + i > next_free
+        ]
+        session.add_all(rows)
+        session.flush()
+        return start + len(observations)
+
+    try:
+        return store.transaction(run)
+    except StorageError as err:
+        if isinstance(err.__cause__, IntegrityError):  # a concurrent collector stored them first
+            return store.transaction(run)
+        raise
+
+
+def finish_trial(store: Store, experiment_id: int, name: str, outcome: Outcome, message: str = "") -> Trial:
+    """Close a trial: metrics by strategy, then Succeeded, MetricsUnavailable, Failed, EarlyStopped or Killed.
+
+    A finished trial is returned unchanged, so a retried step changes nothing.
+    """
+
+    def run(session: Session) -> Trial:
+        loaded = _load(session, experiment_id, name)
+        row, spec = loaded.row, loaded.experiment.spec
+        if row.state in _FINAL:
+            return trial_view(row)
+        objective = spec.objective
+        assert objective is not None and objective.objective_metric_name
+        metric_names = [objective.objective_metric_name, *(objective.additional_metric_names or [])]
+        observations = [
+            Observation(o.metric_name, o.value, o.time, o.step)
+            for o in session.execute(
+                select(ObservationRow)
+                .where(ObservationRow.experiment_id == experiment_id, ObservationRow.trial_name == name)
+                .order_by(ObservationRow.time, ObservationRow.id)
+            ).scalars()
+        ]
+        summaries = summarize(observations, metric_names)
+        strategies = {s.name: s.value for s in objective.metric_strategies or [] if s.name and s.value}
+        value = objective_value(summaries, objective.objective_metric_name, strategies)
+        row.metrics = [s.to_dict() for s in summaries]
+        row.objective = value
+        row.completion_time = now()
+        if row.start_time is None:
+            row.start_time = row.completion_time
+        if outcome is Outcome.KILLED:
+            state, reason, text = TrialState.KILLED, "TrialKilled", message or "Trial is killed"
+        elif outcome is Outcome.FAILED:
+            state, reason, text = TrialState.FAILED, "TrialFailed", message or "Trial has failed"
+        elif outcome is Outcome.EARLY_STOPPED:
+            state, reason, text = TrialState.EARLY_STOPPED, "TrialEarlyStopped", message or "Trial is early stopped"
+        elif value is None:
+            state, reason = TrialState.METRICS_UNAVAILABLE, "MetricsUnavailable"
+            text = message or f"Metrics are not available: no numeric value of {objective.objective_metric_name!r}"
+        else:
+            state, reason, text = TrialState.SUCCEEDED, "TrialSucceeded", message or "Trial has succeeded"
+        row.state, row.reason, row.message = state.value, reason, text
+        return trial_view(row)
+
+    return store.transaction(run)
+
+
+def stop_rules(store: Store, experiment_id: int) -> list[StopRule]:
+    """The early-stopping rules running trials are held to now (none without spec.earlyStopping)."""
+
+    def run(session: Session) -> list[StopRule]:
+        spec = Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec).spec
+        es, objective = spec.early_stopping, spec.objective
+        if es is None or not es.algorithm_name or objective is None or not objective.objective_metric_name:
+            return []
+        stopper = create_early_stopper(
+            es.algorithm_name, objective.objective_metric_name, objective.type or "minimize", es.algorithm_settings
+        )
+        return stopper.rules(load_history(session, experiment_id, objective.objective_metric_name))
+
+    return store.transaction(run)

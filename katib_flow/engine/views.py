@@ -1,0 +1,121 @@
+"""Read-only views of stored trials and the loading of an experiment's history.
+
+History loading is one query per table (trials, then the objective metric's
+observations when early stopping needs them), never one query per trial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..history import TrialRecord, TrialState
+from ..spec.models import Experiment
+from ..store.models import ExperimentRow, ObservationRow, TrialRow
+
+__all__ = ["StoredExperiment", "Trial", "experiment_view", "load_history", "trial_record", "trial_view"]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A trial as the drivers see it."""
+
+    name: str
+    experiment_id: int
+    seq: int
+    lane: int
+    iteration: int
+    assignments: dict[str, str]
+    state: TrialState
+    reason: str = ""
+    message: str = ""
+    objective: float | None = None
+    metrics: list[dict[str, str]] = field(default_factory=list)
+    run_object: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredExperiment:
+    id: int
+    experiment: Experiment
+    seed: int
+    completed: bool
+    conditions: list[dict[str, Any]]
+    algorithm_state: Mapping[str, Any]
+    created_at: datetime
+    completion_time: datetime | None
+
+
+def trial_view(row: TrialRow) -> Trial:
+    return Trial(
+        name=row.name,
+        experiment_id=row.experiment_id,
+        seq=row.seq,
+        lane=row.lane,
+        iteration=row.iteration,
+        assignments={a["name"]: a["value"] for a in row.assignments},
+        state=TrialState(row.state),
+        reason=row.reason,
+        message=row.message,
+        objective=row.objective,
+        metrics=list(row.metrics or []),
+        run_object=row.run_object,
+        created_at=row.created_at,
+        start_time=row.start_time,
+        completion_time=row.completion_time,
+    )
+
+
+def experiment_view(row: ExperimentRow) -> StoredExperiment:
+    return StoredExperiment(
+        id=row.id,
+        experiment=Experiment.model_validate(row.spec),
+        seed=row.seed,
+        completed=row.completed,
+        conditions=list(row.conditions or []),
+        algorithm_state=dict(row.algorithm_state or {}),
+        created_at=row.created_at,
+        completion_time=row.completion_time,
+    )
+
+
+def load_history(session: Session, experiment_id: int, objective_metric: str | None = None) -> list[TrialRecord]:
+    """Every trial in creation order; with ``objective_metric``, each trial's reported series of it."""
+    rows = (
+        session.execute(select(TrialRow).where(TrialRow.experiment_id == experiment_id).order_by(TrialRow.seq))
+        .scalars()
+        .all()
+    )
+    series: dict[str, list[float]] = {}
+    if objective_metric is not None:
+        observations = session.execute(
+            select(ObservationRow.trial_name, ObservationRow.value)
+            .where(ObservationRow.experiment_id == experiment_id, ObservationRow.metric_name == objective_metric)
+            .order_by(ObservationRow.time, ObservationRow.id)
+        ).all()
+        for trial_name, value in observations:
+            try:
+                series.setdefault(trial_name, []).append(float(value))
+            except ValueError:
+                continue
+    return [trial_record(row, series.get(row.name, ())) for row in rows]
+
+
+def trial_record(row: TrialRow, series: Sequence[float] = ()) -> TrialRecord:
+    """What algorithms see of a stored trial."""
+    return TrialRecord(
+        name=row.name,
+        assignments={a["name"]: a["value"] for a in row.assignments},
+        state=TrialState(row.state),
+        objective=row.objective,
+        objective_series=tuple(series),
+        data=row.data or {},
+    )
