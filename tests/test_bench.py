@@ -33,3 +33,30 @@ def test_suggest_latency_script_runs_and_prints_one_row_per_algorithm_and_size()
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert [row.split("|")[1].strip() for row in rows[1:]] == ["random", "grid", "cmaes", "hyperband"]
     assert "live Optuna study" in rows[3]
+
+
+def test_store_script_runs() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "bench" / "store.py"),
+            "--backends",
+            "sqlite",
+            "--trials",
+            "50",
+            "--observations",
+            "20",
+            "--repeats",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| sqlite")]
+    assert [row.split("|")[2].strip() for row in rows] == [
+        "observations/s, 1 per call",
+        "observations/s, 100 per call",
+        "history load, 50 trials (s)",
+    ]

@@ -51,6 +51,16 @@ class StopRule:
         """Whether the rule holds for a metric's reports, in report order."""
         return any(self.holds_for(v) for v in reports[max(self.start_step - 1, 0) :])
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> StopRule:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            str(data["name"]),
+            float(str(data["value"])),
+            Comparison(str(data["comparison"])),
+            int(str(data.get("startStep", 0))),
+        )
+
     def to_dict(self) -> dict[str, str | int]:
         """Katib's wire form (value as a string)."""
         return {

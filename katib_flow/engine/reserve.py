@@ -21,7 +21,7 @@ from ..space import SearchSpace
 from ..spec.models import Experiment
 from ..store import ExperimentRow, Store, TrialRow
 from .clock import now
-from .views import Trial, trial_record, trial_view
+from .views import Trial, current_stop_rules, trial_record, trial_view
 
 __all__ = ["Slot", "reserve_trials", "trial_name"]
 
@@ -63,7 +63,8 @@ def reserve_trials(store: Store, experiment_id: int, slots: Sequence[Slot]) -> l
 
 
 def _create(session: Session, row: ExperimentRow, trials: list[TrialRow], wanted: int) -> list[TrialRow]:
-    spec = Experiment.model_validate(row.spec).spec
+    experiment = Experiment.model_validate(row.spec)
+    spec = experiment.spec
     active = sum(1 for t in trials if TrialState(t.state).is_active)
     counted = sum(1 for t in trials if t.state != TrialState.KILLED.value)
     allowed = min(wanted, (spec.parallel_trial_count or 1) - active)
@@ -86,6 +87,7 @@ def _create(session: Session, row: ExperimentRow, trials: list[TrialRow], wanted
         # (ExperimentSuggestionEndReached) instead of waiting forever as Katib does.
         row.algorithm_state = {**row.algorithm_state, "exhausted": True}
     stamp = now()
+    rules = [r.to_dict() for r in current_stop_rules(session, row.id, experiment)] if proposals else []
     taken = {t.name for t in trials}
     created = []
     for i, proposal in enumerate(proposals[:allowed]):
@@ -103,6 +105,7 @@ def _create(session: Session, row: ExperimentRow, trials: list[TrialRow], wanted
                     {"name": p.name, "value": proposal.assignments[p.name]} for p in suggester.space.parameters
                 ],
                 data=proposal.data,
+                stop_rules=rules,
                 state=TrialState.CREATED.value,
                 reason="TrialCreated",
                 message="Trial is created",

@@ -11,14 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..collectors import Observation, objective_value, summarize
-from ..earlystopping import create_early_stopper
 from ..earlystopping.base import StopRule
 from ..exceptions import StorageError
 from ..history import TrialState
 from ..spec.models import Experiment
 from ..store import ExperimentRow, ObservationRow, Store, TrialRow
 from .clock import now, to_naive_utc
-from .views import Trial, load_history, trial_view
+from .views import Trial, current_stop_rules, trial_view
 
 __all__ = ["Outcome", "finish_trial", "mark_running", "record_observations", "stop_rules"]
 
@@ -41,18 +40,23 @@ class _Loaded:
     experiment: Experiment
 
 
-def _load(session: Session, experiment_id: int, name: str) -> _Loaded:
+def _trial_row(session: Session, experiment_id: int, name: str) -> TrialRow:
     row = session.execute(
         select(TrialRow).where(TrialRow.experiment_id == experiment_id, TrialRow.name == name)
     ).scalar_one_or_none()
     if row is None:
         raise StorageError(f"no trial named {name!r} in experiment {experiment_id}")
+    return row
+
+
+def _load(session: Session, experiment_id: int, name: str) -> _Loaded:
+    row = _trial_row(session, experiment_id, name)
     return _Loaded(row, Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec))
 
 
 def mark_running(store: Store, experiment_id: int, name: str) -> Trial:
     def run(session: Session) -> Trial:
-        row = _load(session, experiment_id, name).row
+        row = _trial_row(session, experiment_id, name)
         if row.state == TrialState.CREATED.value:
             row.state, row.reason, row.message = TrialState.RUNNING.value, "TrialRunning", "Trial is running"
             row.start_time = now()
@@ -78,7 +82,7 @@ def record_observations(
     """
 
     def run(session: Session) -> int:
-        _load(session, experiment_id, name)
+        _trial_row(session, experiment_id, name)
         stored = session.execute(
             select(func.max(ObservationRow.seq)).where(
                 ObservationRow.experiment_id == experiment_id,
@@ -165,13 +169,7 @@ def stop_rules(store: Store, experiment_id: int) -> list[StopRule]:
     """The early-stopping rules running trials are held to now (none without spec.earlyStopping)."""
 
     def run(session: Session) -> list[StopRule]:
-        spec = Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec).spec
-        es, objective = spec.early_stopping, spec.objective
-        if es is None or not es.algorithm_name or objective is None or not objective.objective_metric_name:
-            return []
-        stopper = create_early_stopper(
-            es.algorithm_name, objective.objective_metric_name, objective.type or "minimize", es.algorithm_settings
-        )
-        return stopper.rules(load_history(session, experiment_id, objective.objective_metric_name))
+        experiment = Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec)
+        return current_stop_rules(session, experiment_id, experiment)
 
     return store.transaction(run)

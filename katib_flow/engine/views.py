@@ -14,11 +14,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..earlystopping.base import StopRule
 from ..history import TrialRecord, TrialState
 from ..spec.models import Experiment
 from ..store.models import ExperimentRow, ObservationRow, TrialRow
 
-__all__ = ["StoredExperiment", "Trial", "experiment_view", "load_history", "trial_record", "trial_view"]
+__all__ = [
+    "StoredExperiment",
+    "Trial",
+    "current_stop_rules",
+    "experiment_view",
+    "load_history",
+    "trial_record",
+    "trial_view",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class Trial:
     objective: float | None = None
     metrics: list[dict[str, str]] = field(default_factory=list)
     run_object: dict[str, Any] | None = None
+    stop_rules: list[StopRule] = field(default_factory=list)
     created_at: datetime | None = None
     start_time: datetime | None = None
     completion_time: datetime | None = None
@@ -68,6 +78,7 @@ def trial_view(row: TrialRow) -> Trial:
         objective=row.objective,
         metrics=list(row.metrics or []),
         run_object=row.run_object,
+        stop_rules=[StopRule.from_dict(r) for r in row.stop_rules or []],
         created_at=row.created_at,
         start_time=row.start_time,
         completion_time=row.completion_time,
@@ -87,13 +98,27 @@ def experiment_view(row: ExperimentRow) -> StoredExperiment:
     )
 
 
+def current_stop_rules(session: Session, experiment_id: int, experiment: Experiment) -> list[StopRule]:
+    """The early-stopping rules of the moment (none without spec.earlyStopping)."""
+    from ..earlystopping import create_early_stopper
+
+    spec = experiment.spec
+    es, objective = spec.early_stopping, spec.objective
+    if es is None or not es.algorithm_name or objective is None or not objective.objective_metric_name:
+        return []
+    stopper = create_early_stopper(
+        es.algorithm_name, objective.objective_metric_name, objective.type or "minimize", es.algorithm_settings
+    )
+    return stopper.rules(load_history(session, experiment_id, objective.objective_metric_name))
+
+
 def load_history(session: Session, experiment_id: int, objective_metric: str | None = None) -> list[TrialRecord]:
     """Every trial in creation order; with ``objective_metric``, each trial's reported series of it."""
-    rows = (
-        session.execute(select(TrialRow).where(TrialRow.experiment_id == experiment_id).order_by(TrialRow.seq))
-        .scalars()
-        .all()
-    )
+    rows = session.execute(
+        select(TrialRow.name, TrialRow.assignments, TrialRow.state, TrialRow.objective, TrialRow.data)
+        .where(TrialRow.experiment_id == experiment_id)
+        .order_by(TrialRow.seq)
+    ).all()
     series: dict[str, list[float]] = {}
     if objective_metric is not None:
         observations = session.execute(
@@ -106,7 +131,18 @@ def load_history(session: Session, experiment_id: int, objective_metric: str | N
                 series.setdefault(trial_name, []).append(float(value))
             except ValueError:
                 continue
-    return [trial_record(row, series.get(row.name, ())) for row in rows]
+    # Plain column tuples, not ORM objects: loading 10,000 trials is dominated by per-row overhead.
+    return [
+        TrialRecord(
+            name=name,
+            assignments={a["name"]: a["value"] for a in assignments},
+            state=TrialState(state),
+            objective=objective,
+            objective_series=tuple(series.get(name, ())),
+            data=data or {},
+        )
+        for name, assignments, state, objective, data in rows
+    ]
 
 
 def trial_record(row: TrialRow, series: Sequence[float] = ()) -> TrialRecord:

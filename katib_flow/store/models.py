@@ -84,6 +84,8 @@ class TrialRow(Base):
     reason: Mapped[str] = mapped_column(String(64), default="")
     message: Mapped[str] = mapped_column(Text, default="")
     run_object: Mapped[dict[str, Any] | None] = mapped_column(Document, nullable=True, default=None)
+    # Katib attaches the early-stopping rules of the moment to each trial when it is created.
+    stop_rules: Mapped[list[dict[str, Any]]] = mapped_column(Document, default=list)
     objective: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
     metrics: Mapped[list[dict[str, str]] | None] = mapped_column(Document, nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -253,3 +253,56 @@ def test_status_uses_katib_keys(store: Store) -> None:
     assert optimal["observation"]["metrics"][0]["min"] == "0.25"
     with store.session() as session:
         assert session.execute(select(func.count()).select_from(TrialRow)).scalar_one() == 1
+
+
+def test_new_trials_carry_the_rules_of_the_moment(store: Store) -> None:
+    exp = init_experiment(store, experiment(early_stopping=True, parallel=2, max_trials=4))
+    first = [t for t in reserve_trials(store, exp.id, [(0, 0), (1, 0)]) if t]
+    assert all(t.stop_rules == [] for t in first)  # no finished trial yet
+    complete(store, first[0], [0.4, 0.2])
+    complete(store, first[1], [0.8, 0.6])
+    (later,) = reserve_trials(store, exp.id, [(0, 1)])
+    assert later is not None
+    assert later.stop_rules == stop_rules(store, exp.id)
+    assert later.stop_rules[0].value == pytest.approx(0.5)
+
+
+def _snapshot(store: Store) -> list[object]:
+    from katib_flow.store import ExperimentRow
+
+    with store.session() as session:
+        rows: list[object] = []
+        for model in (ExperimentRow, TrialRow, ObservationRow):
+            for row in session.execute(select(model)).scalars():
+                rows.append({c.name: getattr(row, c.name) for c in model.__table__.columns})
+        return rows
+
+
+def test_every_engine_function_called_twice_changes_nothing_the_second_time(store: Store) -> None:
+    exp = init_experiment(store, experiment(max_trials=2, parallel=1, goal=0.01))
+    steps: list[Callable[[], object]] = [
+        lambda: init_experiment(store, experiment(max_trials=2, parallel=1, goal=0.01), existing="reuse"),
+        lambda: reserve_trials(store, exp.id, [(0, 0)]),
+    ]
+    for step in steps:
+        step()
+        before = _snapshot(store)
+        step()
+        assert _snapshot(store) == before
+    (trial,) = reserve_trials(store, exp.id, [(0, 0)])
+    assert trial is not None
+    obs = [Observation("loss", "0.5", T0)]
+    later: list[Callable[[], object]] = [
+        lambda: render_trial(store, exp.id, trial.name),
+        lambda: mark_running(store, exp.id, trial.name),
+        lambda: record_observations(store, exp.id, trial.name, obs, first_seq=0),
+        lambda: finish_trial(store, exp.id, trial.name, Outcome.SUCCEEDED),
+        lambda: evaluate(store, exp.id),
+        lambda: reserve_trials(store, exp.id, [(0, 1)]),
+        lambda: evaluate(store, exp.id),
+    ]
+    for step in later:
+        step()
+        before = _snapshot(store)
+        step()
+        assert _snapshot(store) == before
