@@ -6,6 +6,7 @@ import secrets
 from typing import Any, Literal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..exceptions import SpecError, StorageError
@@ -69,7 +70,13 @@ def init_experiment(store: Store, experiment: Experiment, *, existing: Existing 
         _check_update(row, document, session)
         return experiment_view(row)
 
-    return store.transaction(run)
+    try:
+        return store.transaction(run)
+    except StorageError as err:
+        if existing == "error" or not isinstance(err.__cause__, IntegrityError):
+            raise
+        # Another process stored the same experiment between our read and our insert.
+        return store.transaction(run)
 
 
 def find_experiment(store: Store, name: str, namespace: str | None = None) -> StoredExperiment:

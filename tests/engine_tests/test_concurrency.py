@@ -91,3 +91,27 @@ def test_two_workers_never_exceed_budgets_or_duplicate_trials(db_url: str, seed:
         peak = max(peak, running)
     assert peak <= PARALLEL
     assert (result.completed, result.reason) == (True, "ExperimentMaxTrialsReached")
+
+
+def _init(url: str, barrier: object) -> None:
+    assert hasattr(barrier, "wait")
+    spec = experiment("racy")
+    with Store(url) as store:  # connected and validated before the start line: only the race is left
+        barrier.wait()
+        init_experiment(store, spec, existing="reuse")
+
+
+def test_concurrent_reuse_init_creates_one_experiment(db_url: str) -> None:
+    Store(db_url).close()  # create the schema first; the race is about the experiment row
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(4)
+    workers = [ctx.Process(target=_init, args=(db_url, barrier)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+    from katib_flow.store import ExperimentRow
+
+    with Store(db_url) as store, store.session() as session:
+        assert len(session.execute(select(ExperimentRow).where(ExperimentRow.name == "racy")).all()) == 1
