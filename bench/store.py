@@ -13,11 +13,10 @@ Baselines measured in the same run:
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
@@ -27,6 +26,8 @@ from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from timing import median_seconds  # noqa: E402
 
 from katib_flow import Experiment, minimize, search  # noqa: E402
 from katib_flow.collectors import Observation  # noqa: E402
@@ -65,15 +66,6 @@ def _backend(name: str, workdir: Path) -> Iterator[str | None]:
         yield server.database_url()
     finally:
         server.stop()
-
-
-def _median(fn: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def _bench_writes(store: Store, batch: int, total: int) -> tuple[float, float]:
@@ -192,8 +184,8 @@ def main() -> None:
                         )
                     for trials in args.trials:
                         exp_id = _seed_history(store, trials)
-                        ours_s = _median(partial(_load, store, exp_id), args.repeats)
-                        base_s = _median(partial(_load_n_plus_one, store, exp_id), 1)
+                        ours_s = median_seconds(partial(_load, store, exp_id), args.repeats)
+                        base_s = median_seconds(partial(_load_n_plus_one, store, exp_id), 1)
                         print(
                             f"| {backend} | history load, {trials} trials (s) | {ours_s:.3f} | N+1 queries | "
                             f"{base_s:.3f} | {ours_s / base_s:.2f} |",

@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import statistics
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from functools import partial
@@ -34,6 +32,8 @@ import numpy as np
 import optuna
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from timing import median_seconds
 
 from katib_flow.algorithms import algorithm_names, create_suggester
 from katib_flow.algorithms._optuna import distributions, quiet_optuna, rebuild_study
@@ -97,15 +97,6 @@ def _warm(name: str, history: list[TrialRecord]) -> list[TrialRecord]:
         "warm", proposal.assignments, TrialState.SUCCEEDED, _objective(proposal.assignments), (), proposal.data
     )
     return [*history[:-1], last]
-
-
-def _time(fn: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def _optuna_live(name: str, history: list[TrialRecord]) -> Callable[[], object]:
@@ -183,12 +174,12 @@ def main() -> None:
     for name in args.algorithms:
         for size in args.sizes:
             history = _warm(name, _history(_space(name), size, seed=size))
-            ours_s = _time(partial(_ours, name, history), args.repeats)
+            ours_s = median_seconds(partial(_ours, name, history), args.repeats)
             base_name, base_s = "-", math.nan
             if name in ("tpe", "multivariate-tpe", "cmaes"):
-                base_name, base_s = "live Optuna study", _time(_optuna_live(name, history), args.repeats)
+                base_name, base_s = "live Optuna study", median_seconds(_optuna_live(name, history), args.repeats)
             elif name == "bayesianoptimization" and size <= args.baseline_max:
-                base_name, base_s = "skopt default (Katib)", _time(_skopt_katib(history), 1)
+                base_name, base_s = "skopt default (Katib)", median_seconds(_skopt_katib(history), 1)
             ratio = f"{ours_s / base_s:.2f}" if not math.isnan(base_s) else "-"
             shown = f"{base_s:.4f}" if not math.isnan(base_s) else "-"
             print(f"| {name} | {size} | {ours_s:.4f} | {base_name} | {shown} | {ratio} |", flush=True)
