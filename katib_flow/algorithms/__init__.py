@@ -46,6 +46,8 @@ __all__ = [
 ENTRY_POINT_GROUP = "katib_flow.suggesters"
 
 
+# Settings models of the built-in algorithms, kept apart from the suggester classes below so that
+# validating an experiment does not import Optuna, scikit-optimize and SciPy.
 ALGORITHM_SETTINGS: dict[str, type[SettingsModel]] = {
     "random": RandomSettings,
     "grid": GridSettings,

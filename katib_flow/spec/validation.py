@@ -29,7 +29,19 @@ _NAMESPACE_RE = re.compile(c.NAMESPACE_PATTERN)
 
 def validate(experiment: Experiment) -> list[Problem]:
     """Every problem of ``experiment`` (defaults are applied first, as Katib does)."""
-    exp = apply_defaults(experiment)
+    return _problems(apply_defaults(experiment))
+
+
+def check(experiment: Experiment, source: str | None = None) -> Experiment:
+    """The defaulted experiment, or :class:`SpecError` with every problem."""
+    defaulted = apply_defaults(experiment)
+    problems = _problems(defaulted)
+    if problems:
+        raise SpecError(problems, source=source)
+    return defaulted
+
+
+def _problems(exp: Experiment) -> list[Problem]:
     spec = exp.spec
     problems = _document_problems(exp)
     problems += _budget_problems(spec)
@@ -48,14 +60,6 @@ def validate(experiment: Experiment) -> list[Problem]:
     problems += param_problems
     problems += validate_metrics_collector(spec)
     return problems
-
-
-def check(experiment: Experiment, source: str | None = None) -> Experiment:
-    """The defaulted experiment, or :class:`SpecError` with every problem."""
-    problems = validate(experiment)
-    if problems:
-        raise SpecError(problems, source=source)
-    return apply_defaults(experiment)
 
 
 def _document_problems(exp: Experiment) -> list[Problem]:

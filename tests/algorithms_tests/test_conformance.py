@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from katib_flow.algorithms import algorithm_names, create_suggester, suggester_class
+from katib_flow.algorithms import ALGORITHM_SETTINGS, algorithm_names, create_suggester, suggester_class
 from katib_flow.exceptions import InvalidSettingsError, UnknownAlgorithmError
 from katib_flow.history import TrialRecord, TrialState
 from katib_flow.space import CategoricalParameter, DiscreteParameter, DoubleParameter, IntParameter, SearchSpace
@@ -156,3 +156,8 @@ def test_maximize_and_minimize_both_work(name: str) -> None:
             proposals = create_suggester(name, space, direction, settings, seed=3).suggest(history, 3)
             history += [record(len(history), p) for p in proposals]
         assert len(history) >= 4
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHM_SETTINGS))
+def test_validation_uses_the_suggesters_own_settings_model(name: str) -> None:
+    assert ALGORITHM_SETTINGS[name] is suggester_class(name).settings_class
