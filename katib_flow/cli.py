@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from .engine.views import Trial
 from .exceptions import KatibFlowError, Problem, SpecError
 from .spec import parse_documents, read_text, validate
 
@@ -115,6 +116,119 @@ def _entry(source: str, name: str | None, problems: list[Problem]) -> dict[str, 
         "valid": not problems,
         "problems": [{"path": p.path, "message": p.message} for p in problems],
     }
+
+
+EXIT_INTERRUPTED = 130
+DB_HELP = "Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-flow.db)."
+
+
+@main.command("run")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--db", "db", metavar="URL", help="Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-flow.db)."
+)
+@click.option("--resume", is_flag=True, help="Continue the stored experiment of the same name (budgets may change).")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where trial folders go (default ./.katib-flow).",
+)
+@click.option("--quiet", is_flag=True, help="Plain log lines instead of the live view.")
+@_guarded
+def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, quiet: bool) -> None:
+    """Run an experiment on this machine: trials are local processes, state is in the database.
+
+    Each trial runs the primary container's command and args (no shell) in its
+    own folder, <workdir>/runs/<experiment>/<trial>/, with its output in
+    trial.log. Ctrl-C stops the running trials (they end Killed) and leaves the
+    experiment resumable with --resume.
+
+    Exit status: 0 when the experiment succeeded, 1 when it failed, 130 when
+    interrupted, 2 for an invalid experiment or a refused run.
+    """
+    from .runner import run_experiment
+
+    result = run_experiment(file, db=db, resume=resume, workdir=workdir, quiet=quiet, summary=True)
+    if not result.completed:
+        click.echo("interrupted: resume with katib-flow run --resume", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)
+
+
+@main.command("status")
+@click.argument("name")
+@click.option(
+    "--db", "db", metavar="URL", help="Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-flow.db)."
+)
+@click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
+@_guarded
+def status_command(name: str, db: str | None, namespace: str | None, output: str) -> None:
+    """An experiment's status, with the keys of Katib's .status in json and yaml."""
+    from .engine import evaluate, find_experiment
+    from .store import Store
+
+    with Store(db) as store:
+        result = evaluate(store, find_experiment(store, name, namespace).id)
+    if output == "json":
+        click.echo(json.dumps(result.status, indent=2))
+    elif output == "yaml":
+        import yaml
+
+        click.echo(yaml.safe_dump(result.status, sort_keys=False), nl=False)
+    else:
+        from .runner.report import print_summary
+
+        print_summary(result, "-")
+
+
+@main.command("trials")
+@click.argument("name")
+@click.option(
+    "--db", "db", metavar="URL", help="Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-flow.db)."
+)
+@click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_guarded
+def trials_command(name: str, db: str | None, namespace: str | None, output: str) -> None:
+    """One row per trial: name, state, reason, assignments, objective, duration."""
+    from sqlalchemy import select
+
+    from .engine import find_experiment
+    from .engine.views import trial_view
+    from .store import Store, TrialRow
+
+    with Store(db) as store:
+        exp = find_experiment(store, name, namespace)
+        with store.session() as session:
+            rows = session.execute(select(TrialRow).where(TrialRow.experiment_id == exp.id).order_by(TrialRow.seq))
+            trials = [trial_view(r) for r in rows.scalars()]
+    if output == "json":
+        records = [
+            {
+                "name": t.name,
+                "state": t.state.value,
+                "reason": t.reason,
+                "assignments": t.assignments,
+                "objective": t.objective,
+                "seconds": _seconds(t),
+            }
+            for t in trials
+        ]
+        click.echo(json.dumps(records, indent=2))
+        return
+    for t in trials:
+        params = " ".join(f"{k}={v}" for k, v in t.assignments.items())
+        objective = "-" if t.objective is None else f"{t.objective:.6g}"
+        seconds = _seconds(t)
+        shown = "-" if seconds is None else f"{seconds:.1f}s"
+        click.echo(f"{t.name}  {t.state.value:<18} {t.reason:<20} {objective:>12} {shown:>8}  {params}")
+
+
+def _seconds(trial: Trial) -> float | None:
+    if trial.completion_time is None or trial.start_time is None:
+        return None
+    return (trial.completion_time - trial.start_time).total_seconds()
 
 
 if __name__ == "__main__":  # pragma: no cover

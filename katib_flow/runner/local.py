@@ -1,0 +1,239 @@
+"""The local driver: ``parallelTrialCount`` slots, each a loop reserve -> run -> collect -> finish -> evaluate.
+
+A slot refills as soon as its trial ends (there is no barrier between
+"rounds"). Every state change goes through the engine, in its own transaction,
+so a crash or Ctrl-C loses no finished trial and a resumed run reruns none.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..collectors import TensorFlowEventCollector, line_collector
+from ..collectors.push import EXPERIMENT_ENV, TRIAL_ENV
+from ..engine import (
+    Evaluation,
+    Outcome,
+    Trial,
+    evaluate,
+    finish_trial,
+    mark_running,
+    record_observations,
+    render_trial,
+    reserve_trials,
+)
+from ..spec import constants as c
+from ..spec.models import Experiment
+from ..store import ENV_URL, Store
+from .feed import MetricsFeed, tail_file
+from .lease import Lease
+from .process import ProcessResult, TrialProcess
+from .workspace import Workspace, resolve_relative
+
+__all__ = ["LocalRunner", "Reporter"]
+
+_WAIT = 0.2
+
+
+class Reporter(Protocol):
+    def trial_started(self, trial: Trial) -> None: ...
+    def trial_finished(self, trial: Trial, seconds: float) -> None: ...
+    def waiting(self) -> None: ...
+
+
+@dataclass
+class _Running:
+    process: TrialProcess
+    early_stopped: bool = False
+
+
+class LocalRunner:
+    """Runs one stored experiment to completion (or until :meth:`stop`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        experiment_id: int,
+        experiment: Experiment,
+        *,
+        workdir: Path,
+        base_dir: Path,
+        reporter: Reporter,
+    ) -> None:
+        self.store, self.experiment_id, self.experiment = store, experiment_id, experiment
+        self.workdir, self.base_dir, self.reporter = workdir, base_dir, reporter
+        self._stop = threading.Event()
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()
+        self._errors: list[BaseException] = []
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """Stop every running trial (they end Killed) and let the slots return."""
+        self._stop.set()
+        with self._lock:
+            running = list(self._running.values())
+        for r in running:
+            r.process.stop()
+
+    def run(self) -> Evaluation:
+        lease = Lease(self.store, self.experiment_id, self.experiment.name)
+        lease.acquire()
+        try:
+            slots = self.experiment.spec.parallel_trial_count or 1
+            threads = [
+                threading.Thread(target=self._guarded_slot, args=(lane,), name=f"slot-{lane}") for lane in range(slots)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=0.2)
+            if self._errors:
+                error = self._errors[0]
+                raise error
+            return evaluate(self.store, self.experiment_id)
+        finally:
+            lease.release()
+
+    def _guarded_slot(self, lane: int) -> None:
+        try:
+            self._slot(lane)
+        except BaseException as err:
+            self._errors.append(err)
+            self.stop()
+
+    def _slot(self, lane: int) -> None:
+        iteration = 0
+        while not self._stop.is_set():
+            (trial,) = reserve_trials(self.store, self.experiment_id, [(lane, iteration)])
+            if trial is None:
+                if evaluate(self.store, self.experiment_id).completed:
+                    return
+                self.reporter.waiting()
+                self._stop.wait(_WAIT)
+                continue
+            iteration += 1
+            if not trial.state.is_active:
+                continue  # finished in an earlier run of this slot
+            self._run_trial(trial)
+            if evaluate(self.store, self.experiment_id).completed:
+                return
+
+    def _run_trial(self, trial: Trial) -> None:
+        started = time.monotonic()
+        rendered = render_trial(self.store, self.experiment_id, trial.name)
+        workspace = Workspace(self.workdir / "runs" / self.experiment.name / trial.name)
+        workspace.root.mkdir(parents=True, exist_ok=True)
+        spec = self.experiment.spec
+        mc = spec.metrics_collector_spec
+        assert mc is not None and mc.collector is not None and spec.objective is not None
+        kind = mc.collector.kind
+        fs_path = mc.source.file_system_path.path if mc.source and mc.source.file_system_path else None
+        collector_dirs = []
+        local_source: Path | None = None
+        if kind in (c.COLLECTOR_FILE, c.COLLECTOR_TFEVENT) and fs_path:
+            folder = os.path.dirname(fs_path) if kind == c.COLLECTOR_FILE else fs_path
+            collector_dirs.append(folder)
+            local_source = workspace.local(fs_path)
+            (local_source.parent if kind == c.COLLECTOR_FILE else local_source).mkdir(parents=True, exist_ok=True)
+        command = rendered.command
+        argv = resolve_relative(workspace.remap(command.argv, collector_dirs), self.base_dir)
+        env = {
+            **os.environ,
+            **workspace.remap_env(command.env, collector_dirs),
+            TRIAL_ENV: trial.name,
+            EXPERIMENT_ENV: str(self.experiment_id),
+            ENV_URL: self.store.url,
+        }
+        cwd = workspace.root
+        if command.working_dir:
+            local_dir = Path(command.working_dir)
+            cwd = local_dir if local_dir.is_dir() else workspace.local(command.working_dir)
+            cwd.mkdir(parents=True, exist_ok=True)
+        names = [spec.objective.objective_metric_name or "", *(spec.objective.additional_metric_names or [])]
+        parser = line_collector(mc, names)
+        run_object = rendered.run_object
+        job_spec: dict[str, Any] = run_object.get("spec", {}) if run_object.get("kind") == c.JOB_KIND else {}
+        timeout = job_spec.get("activeDeadlineSeconds")
+        retries = int(job_spec.get("backoffLimit", 0) or 0)
+        running = _Running(TrialProcess(argv, cwd=cwd, env=env, log_path=workspace.log, timeout=timeout))
+
+        def early_stop() -> None:
+            running.early_stopped = True
+            running.process.stop()
+
+        feed = MetricsFeed(self.store, self.experiment_id, trial.name, parser, trial.stop_rules, early_stop)
+        mark_running(self.store, self.experiment_id, trial.name)
+        self.reporter.trial_started(trial)
+        result = self._attempts(trial, running, feed, kind, local_source, retries, argv, cwd, env, workspace, timeout)
+        feed.flush()
+        if kind == c.COLLECTOR_TFEVENT and local_source is not None:
+            events = TensorFlowEventCollector(names).collect(local_source)
+            record_observations(self.store, self.experiment_id, trial.name, events, source="tfevent", first_seq=0)
+        outcome, message = _outcome(result, running.early_stopped, self._stop.is_set(), timeout)
+        finished = finish_trial(self.store, self.experiment_id, trial.name, outcome, message)
+        self.reporter.trial_finished(finished, time.monotonic() - started)
+
+    def _attempts(
+        self,
+        trial: Trial,
+        running: _Running,
+        feed: MetricsFeed,
+        kind: str | None,
+        local_source: Path | None,
+        retries: int,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        workspace: Workspace,
+        timeout: float | None,
+    ) -> ProcessResult:
+        attempt = 0
+        while True:
+            with self._lock:
+                self._running[trial.name] = running
+            if self._stop.is_set():
+                running.process.stop()
+            done = threading.Event()
+            tailer = None
+            if kind == c.COLLECTOR_FILE and local_source is not None:
+                tailer = threading.Thread(target=tail_file, args=(local_source, feed, done), daemon=True)
+                tailer.start()
+            elif kind == c.COLLECTOR_STDOUT:
+                running.process.on_line = feed.line
+            try:
+                result = running.process.run()
+            finally:
+                done.set()
+                if tailer is not None:
+                    tailer.join()
+                with self._lock:
+                    self._running.pop(trial.name, None)
+            if result.succeeded or running.early_stopped or self._stop.is_set() or attempt >= retries:
+                return result
+            attempt += 1
+            running.process = TrialProcess(argv, cwd=cwd, env=env, log_path=workspace.log, timeout=timeout)
+
+
+def _outcome(
+    result: ProcessResult, early_stopped: bool, interrupted: bool, timeout: float | None
+) -> tuple[Outcome, str]:
+    if early_stopped:
+        return Outcome.EARLY_STOPPED, "Trial is early stopped: every early-stopping rule holds"
+    if interrupted:
+        return Outcome.KILLED, "Trial is killed: the run was interrupted"
+    if result.timed_out:
+        return Outcome.FAILED, f"DeadlineExceeded: the trial ran longer than activeDeadlineSeconds ({timeout:g} s)"
+    if result.returncode != 0:
+        tail = "\n".join(result.tail[-5:])
+        return Outcome.FAILED, f"the command exited with code {result.returncode}; last lines:\n{tail}"
+    return Outcome.SUCCEEDED, ""

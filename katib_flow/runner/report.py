@@ -1,0 +1,147 @@
+"""Progress output of ``katib-flow run``: plain log lines (``--quiet``) or a live rich view."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import click
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from ..engine import Evaluation, Trial
+from ..history import TrialState
+
+__all__ = ["LiveReporter", "PlainReporter", "print_summary"]
+
+
+def _assignments(trial: Trial) -> str:
+    return " ".join(f"{k}={v}" for k, v in trial.assignments.items())
+
+
+def _objective(trial: Trial) -> str:
+    return "-" if trial.objective is None else f"{trial.objective:.6g}"
+
+
+class PlainReporter:
+    """One line per event, for logs and CI."""
+
+    def __init__(self, metric: str) -> None:
+        self.metric = metric
+
+    def trial_started(self, trial: Trial) -> None:
+        click.echo(f"trial {trial.name} started: {_assignments(trial)}")
+
+    def trial_finished(self, trial: Trial, seconds: float) -> None:
+        click.echo(f"trial {trial.name} {trial.state.value}: {self.metric}={_objective(trial)} ({seconds:.1f} s)")
+
+    def waiting(self) -> None:
+        pass
+
+
+class LiveReporter:
+    """A live panel: counts, best so far, elapsed time and ETA, the latest results."""
+
+    def __init__(self, metric: str, minimize: bool, max_trials: int | None, console: Console | None = None) -> None:
+        self.metric, self.minimize, self.max_trials = metric, minimize, max_trials
+        self.console = console or Console(stderr=True)
+        self.counts: dict[TrialState, int] = {}
+        self.running: dict[str, Trial] = {}
+        self.recent: deque[tuple[Trial, float]] = deque(maxlen=6)
+        self.best: Trial | None = None
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveReporter:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._live.update(self._render())
+        self._live.__exit__(*exc)
+
+    def trial_started(self, trial: Trial) -> None:
+        with self._lock:
+            self.running[trial.name] = trial
+        self._live.update(self._render())
+
+    def trial_finished(self, trial: Trial, seconds: float) -> None:
+        with self._lock:
+            self.running.pop(trial.name, None)
+            self.counts[trial.state] = self.counts.get(trial.state, 0) + 1
+            self.recent.appendleft((trial, seconds))
+            if trial.objective is not None and trial.state.has_objective:
+                better = (
+                    self.best is None
+                    or self.best.objective is None
+                    or (
+                        trial.objective < self.best.objective
+                        if self.minimize
+                        else trial.objective > self.best.objective
+                    )
+                )
+                if better:
+                    self.best = trial
+        self._live.update(self._render())
+
+    def waiting(self) -> None:
+        pass
+
+    def _render(self) -> Group:
+        elapsed = time.monotonic() - self.started
+        done = sum(self.counts.values()) - self.counts.get(TrialState.KILLED, 0)
+        eta = ""
+        if self.max_trials and done:
+            remaining = max(self.max_trials - done, 0) * elapsed / done
+            eta = f"  ETA {remaining:.0f} s"
+        head = Text.assemble(
+            ("done ", "bold"),
+            str(done),
+            f"/{self.max_trials or '?'}  ",
+            ("running ", "bold"),
+            str(len(self.running)),
+            "  ",
+            ("failed ", "bold"),
+            str(self.counts.get(TrialState.FAILED, 0) + self.counts.get(TrialState.METRICS_UNAVAILABLE, 0)),
+            "  ",
+            ("early-stopped ", "bold"),
+            str(self.counts.get(TrialState.EARLY_STOPPED, 0)),
+            f"  elapsed {elapsed:.0f} s{eta}",
+        )
+        best = Text(f"best {self.metric}: -")
+        if self.best is not None:
+            best = Text.assemble(
+                ("best ", "bold green"),
+                f"{self.metric}={_objective(self.best)} ",
+                f"({self.best.name}: {_assignments(self.best)})",
+            )
+        table = Table(show_header=True, header_style="bold", expand=False)
+        for column in ("trial", "state", self.metric, "seconds", "parameters"):
+            table.add_column(column)
+        for trial, seconds in self.recent:
+            table.add_row(trial.name, trial.state.value, _objective(trial), f"{seconds:.1f}", _assignments(trial))
+        return Group(head, best, table)
+
+
+def print_summary(evaluation: Evaluation, logs: str) -> None:
+    """The end of a run: how it ended, the best trial, where the logs are."""
+    status = evaluation.status
+    click.echo(f"experiment {'succeeded' if evaluation.succeeded else 'ended'}: {evaluation.reason}")
+    click.echo(
+        f"trials: {status.get('trials', 0)} (succeeded {status.get('trialsSucceeded', 0)}, failed "
+        f"{status.get('trialsFailed', 0)}, metrics unavailable {status.get('trialMetricsUnavailable', 0)}, "
+        f"early stopped {status.get('trialsEarlyStopped', 0)}, killed {status.get('trialsKilled', 0)})"
+    )
+    optimal = status.get("currentOptimalTrial")
+    if optimal:
+        click.echo(f"best trial: {optimal['bestTrialName']}")
+        for assignment in optimal["parameterAssignments"]:
+            click.echo(f"  {assignment['name']} = {assignment['value']}")
+        for metric in optimal["observation"]["metrics"]:
+            click.echo(f"  {metric['name']}: min {metric['min']}, max {metric['max']}, latest {metric['latest']}")
+    click.echo(f"logs: {logs}")

@@ -1,0 +1,45 @@
+"""Tiny trial programs for the runner tests, written as real files next to the experiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TRAIN = r"""
+import json, os, sys, time
+args = dict(a.lstrip("-").split("=", 1) for a in sys.argv[1:])
+mode = args.get("mode", "ok")
+x = float(args.get("x", "0.5"))
+steps = int(args.get("steps", "3"))
+delay = float(args.get("delay", "0"))
+if mode == "fail":
+    print("about to fail")
+    sys.exit(3)
+if mode == "silent":
+    sys.exit(0)
+if mode == "sleep":
+    time.sleep(60)
+if mode == "push":
+    import katib_flow
+    for step in range(steps):
+        katib_flow.report_metrics({"loss": (x - 0.3) ** 2 + 1.0 / (step + 1), "accuracy": 0.5}, step=step)
+    sys.exit(0)
+out = args.get("out")
+for step in range(steps):
+    loss = (x - 0.3) ** 2 + (1.0 if mode == "bad" else 0.1) / (step + 1)
+    line = f"step {step}: loss={loss:.6f} accuracy={1 - loss:.6f}"
+    if out and args.get("format") == "json":
+        with open(out, "a") as f:
+            f.write(json.dumps({"loss": loss, "accuracy": str(1 - loss), "step": step}) + "\n")
+    elif out:
+        with open(out, "a") as f:
+            f.write(line + "\n")
+    else:
+        print(line, flush=True)
+    time.sleep(delay)
+"""
+
+
+def write_train(folder: Path) -> Path:
+    path = folder / "train.py"
+    path.write_text(TRAIN)
+    return path
