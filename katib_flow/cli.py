@@ -148,7 +148,9 @@ def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, 
     """
     from .runner import run_experiment
 
-    result = run_experiment(file, db=db, resume=resume, workdir=workdir, quiet=quiet, summary=True)
+    result = run_experiment(
+        file, db=db, resume=resume, workdir=workdir, progress="lines" if quiet else "live", summary=True
+    )
     if not result.completed:
         click.echo("interrupted: resume with katib-flow run --resume", err=True)
         sys.exit(EXIT_INTERRUPTED)

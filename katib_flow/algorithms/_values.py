@@ -14,7 +14,6 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.stats import truncnorm
 
 from ..history import TrialRecord
 from ..space import (
@@ -79,6 +78,10 @@ def from_unit(param: Parameter, u: float) -> str:
     a, b = (math.log(lo), math.log(hi)) if log else (lo - half, hi + half)
     if dist in (c.DIST_NORMAL, c.DIST_LOG_NORMAL):
         mu, sigma = (a + b) / 2, (b - a) / (2 * _TRUNC)
+        # Imported here: SciPy's stats module costs about a second to import, and only normal
+        # distributions need it (random search over uniform ones would pay it for nothing).
+        from scipy.stats import truncnorm
+
         x = float(truncnorm.ppf(u, -_TRUNC, _TRUNC)) * sigma + mu
     else:
         x = a + u * (b - a)

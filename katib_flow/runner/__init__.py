@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Literal
 
 from ..engine import Evaluation, init_experiment
 from ..spec import constants as c
@@ -16,7 +17,7 @@ from ..spec import load_experiment
 from ..spec.models import Experiment
 from ..store import Store
 from .local import LocalRunner
-from .report import LiveReporter, PlainReporter, print_summary
+from .report import LiveReporter, PlainReporter, SilentReporter, print_summary
 
 __all__ = ["LocalRunner", "run_experiment"]
 
@@ -27,15 +28,17 @@ def run_experiment(
     db: str | None = None,
     resume: bool = False,
     workdir: str | os.PathLike[str] | None = None,
-    quiet: bool = True,
+    progress: Literal["none", "lines", "live"] = "none",
     summary: bool = False,
 ) -> Evaluation:
     """Run an experiment (a model or a YAML path) locally to completion and return its final evaluation.
 
     Trials run in ``<workdir>/runs/<experiment>/<trial>/`` (default workdir
     ``./.katib-flow``); relative paths in the trial command resolve against the
-    YAML file's folder (the current folder for a model). SIGINT and SIGTERM stop
-    the running trials (Killed) and leave the experiment resumable.
+    YAML file's folder (the current folder for a model). ``progress`` prints
+    nothing, one line per trial event, or the live view; ``summary`` prints the
+    final summary. SIGINT and SIGTERM stop the running trials (Killed) and leave
+    the experiment resumable.
     """
     base = Path.cwd()
     if not isinstance(experiment, Experiment):
@@ -48,10 +51,12 @@ def run_experiment(
         spec = stored.experiment.spec
         assert spec.objective is not None
         metric = spec.objective.objective_metric_name or "objective"
-        reporter: PlainReporter | LiveReporter
-        if quiet:
+        reporter: PlainReporter | LiveReporter | SilentReporter
+        context: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if progress == "none":
+            reporter = SilentReporter()
+        elif progress == "lines":
             reporter = PlainReporter(metric)
-            context: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         else:
             reporter = LiveReporter(metric, spec.objective.type != c.OBJECTIVE_MAXIMIZE, spec.max_trial_count)
             context = reporter

@@ -16,7 +16,7 @@ from rich.text import Text
 from ..engine import Evaluation, Trial
 from ..history import TrialState
 
-__all__ = ["LiveReporter", "PlainReporter", "print_summary"]
+__all__ = ["LiveReporter", "PlainReporter", "SilentReporter", "print_summary"]
 
 
 def _assignments(trial: Trial) -> str:
@@ -25,6 +25,19 @@ def _assignments(trial: Trial) -> str:
 
 def _objective(trial: Trial) -> str:
     return "-" if trial.objective is None else f"{trial.objective:.6g}"
+
+
+class SilentReporter:
+    """Reports nothing (the Python API's default)."""
+
+    def trial_started(self, trial: Trial) -> None:
+        pass
+
+    def trial_finished(self, trial: Trial, seconds: float) -> None:
+        pass
+
+    def waiting(self) -> None:
+        pass
 
 
 class PlainReporter:

@@ -70,7 +70,10 @@ def resolve_relative(argv: Sequence[str], base: Path) -> list[str]:
     out = []
     for item in argv:
         prefix, sep, value = item.partition("=") if item.startswith("-") else ("", "", item)
+        if item.startswith("-") and not sep:
+            out.append(item)  # a flag such as -c or --verbose
+            continue
         if value and not value.startswith(("/", "-")) and (base / value).exists():
             value = str((base / value).resolve())
-        out.append(f"{prefix}{sep}{value}" if sep else value)
+        out.append(f"{prefix}{sep}{value}")
     return out
