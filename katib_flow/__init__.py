@@ -34,6 +34,7 @@ from .exceptions import (
     TrialExecutionError,
     UnknownAlgorithmError,
 )
+from .runner import run_experiment
 from .space import SearchSpace
 from .spec import (
     apply_defaults,
@@ -44,6 +45,7 @@ from .spec import (
     parse_experiments,
     validate,
 )
+from .tune import TuneResult, tune
 
 __all__ = [
     "Algorithm",
@@ -61,6 +63,7 @@ __all__ = [
     "SpecError",
     "StorageError",
     "TrialExecutionError",
+    "TuneResult",
     "UnknownAlgorithmError",
     "__version__",
     "algorithm",
@@ -75,6 +78,8 @@ __all__ = [
     "parse_experiment",
     "parse_experiments",
     "report_metrics",
+    "run_experiment",
     "search",
+    "tune",
     "validate",
 ]

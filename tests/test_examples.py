@@ -39,3 +39,16 @@ def test_quickstart_training_script_prints_metrics_for_the_stdout_collector() ->
     ).stdout.splitlines()
     assert len(out) == 2
     assert all("loss=" in line and "accuracy=" in line for line in out)
+
+
+def test_digits_training_script_prints_katib_metrics() -> None:
+    script = EXAMPLES / "digits" / "train.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--lr=0.01", "--num-layers=1", "--units=16", "--optimizer=adam", "--epochs=2"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.splitlines()
+    assert len(out) == 2
+    assert all("Validation-accuracy=" in line and "Train-accuracy=" in line for line in out)
