@@ -60,3 +60,14 @@ def test_store_script_runs() -> None:
         "observations/s, 100 per call",
         "history load, 50 trials (s)",
     ]
+
+
+def test_runner_overhead_script_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "runner_overhead.py"), "--trials", "4", "--parallel", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| 1 ")] == ["1"]

@@ -45,7 +45,17 @@ class Evaluation:
     reason: str
 
 
-def experiment_status(row: ExperimentRow, trials: list[TrialRow]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Brief:
+    """What completion and status need of every trial (its JSON columns are read for the best one only)."""
+
+    id: int
+    name: str
+    state: str
+    objective: float | None
+
+
+def experiment_status(session: Session, row: ExperimentRow, trials: list[_Brief]) -> dict[str, Any]:
     """The experiment's ``.status`` with Katib's keys (lists only when not empty, as Katib omits them)."""
     spec = Experiment.model_validate(row.spec).spec
     status: dict[str, Any] = {
@@ -63,10 +73,11 @@ def experiment_status(row: ExperimentRow, trials: list[TrialRow]) -> dict[str, A
             status[list_key] = names
     best = _best(spec.objective.type if spec.objective else None, trials)
     if best is not None:
+        detail = session.get_one(TrialRow, best.id)
         status["currentOptimalTrial"] = {
             "bestTrialName": best.name,
-            "parameterAssignments": best.assignments,
-            "observation": {"metrics": best.metrics or []},
+            "parameterAssignments": detail.assignments,
+            "observation": {"metrics": detail.metrics or []},
         }
     return status
 
@@ -75,9 +86,9 @@ def _better(objective_type: str | None, value: float, than: float) -> bool:
     return value > than if objective_type == c.OBJECTIVE_MAXIMIZE else value < than
 
 
-def _best(objective_type: str | None, trials: list[TrialRow]) -> TrialRow | None:
+def _best(objective_type: str | None, trials: list[_Brief]) -> _Brief | None:
     """The first trial with the best objective (Katib keeps the earlier one on ties)."""
-    best: TrialRow | None = None
+    best: _Brief | None = None
     for t in trials:
         if t.objective is None or not TrialState(t.state).has_objective:
             continue
@@ -91,11 +102,14 @@ def evaluate(store: Store, experiment_id: int) -> Evaluation:
 
     def run(session: Session) -> Evaluation:
         row = store.lock_experiment(session, experiment_id)
-        trials = list(
-            session.execute(select(TrialRow).where(TrialRow.experiment_id == experiment_id).order_by(TrialRow.seq))
-            .scalars()
-            .all()
-        )
+        trials = [
+            _Brief(*columns)
+            for columns in session.execute(
+                select(TrialRow.id, TrialRow.name, TrialRow.state, TrialRow.objective)
+                .where(TrialRow.experiment_id == experiment_id)
+                .order_by(TrialRow.seq)
+            ).all()
+        ]
         if not row.completed:
             reason = _stop_reason(row, trials)
             if reason is not None:
@@ -109,7 +123,7 @@ def evaluate(store: Store, experiment_id: int) -> Evaluation:
             None,
         )
         return Evaluation(
-            experiment_status(row, trials),
+            experiment_status(session, row, trials),
             row.completed,
             final is not None and final["type"] == "Succeeded",
             final["reason"] if final else Reason.RUNNING[1],
@@ -118,7 +132,7 @@ def evaluate(store: Store, experiment_id: int) -> Evaluation:
     return store.transaction(run)
 
 
-def _stop_reason(row: ExperimentRow, trials: list[TrialRow]) -> tuple[str, str, str] | None:
+def _stop_reason(row: ExperimentRow, trials: list[_Brief]) -> tuple[str, str, str] | None:
     spec = Experiment.model_validate(row.spec).spec
     objective = spec.objective
     best = _best(objective.type if objective else None, trials)

@@ -24,6 +24,7 @@ from ..spec.models import Experiment
 from ..spec.paths import FieldPath
 from ..spec.placeholders import map_strings
 from ..store import ExperimentRow, Store, TrialRow
+from .trials import start_running
 
 __all__ = ["LocalCommand", "RenderedTrial", "render_run_object", "render_trial"]
 
@@ -114,8 +115,13 @@ def local_command(experiment: Experiment, run_object: Mapping[str, Any]) -> Loca
     raise SpecError.single("spec.trialTemplate.primaryContainerName", f"no container named {primary!r}")
 
 
-def render_trial(store: Store, experiment_id: int, name: str) -> RenderedTrial:
-    """Render (once) and return a trial's run object and local command; safe to call again."""
+def render_trial(store: Store, experiment_id: int, name: str, *, start: bool = False) -> RenderedTrial:
+    """Render (once) and return a trial's run object and local command; safe to call again.
+
+    With ``start`` the trial is also marked Running in the same transaction (the
+    local runner starts the process right after; the Argo driver marks it when
+    its run object exists).
+    """
 
     def run(session: Session) -> RenderedTrial:
         row = session.execute(
@@ -126,6 +132,8 @@ def render_trial(store: Store, experiment_id: int, name: str) -> RenderedTrial:
         experiment = Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec)
         if row.run_object is None:
             row.run_object = render_run_object(experiment, name, {a["name"]: a["value"] for a in row.assignments})
+        if start:
+            start_running(row)
         return RenderedTrial(name, row.run_object, local_command(experiment, row.run_object))
 
     return store.transaction(run)

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..algorithms import create_suggester
-from ..history import TrialState
+from ..history import TrialRecord, TrialState
 from ..space import SearchSpace
 from ..spec.models import Experiment
 from ..store import ExperimentRow, Store, TrialRow
 from .clock import now
-from .views import Trial, current_stop_rules, trial_record, trial_view
+from .views import Trial, current_stop_rules, load_history, trial_view
 
 __all__ = ["Slot", "reserve_trials", "trial_name"]
 
@@ -43,15 +43,19 @@ def reserve_trials(store: Store, experiment_id: int, slots: Sequence[Slot]) -> l
 
     def run(session: Session) -> list[Trial | None]:
         row = store.lock_experiment(session, experiment_id)
-        trials = list(
-            session.execute(select(TrialRow).where(TrialRow.experiment_id == experiment_id).order_by(TrialRow.seq))
-            .scalars()
-            .all()
-        )
-        by_slot = {(t.lane, t.iteration): t for t in trials}
-        result: dict[Slot, Trial | None] = {slot: trial_view(by_slot[slot]) for slot in slots if slot in by_slot}
-        pending = [slot for slot in dict.fromkeys(slots) if slot not in by_slot]
+        slots_taken = {
+            (lane, iteration): trial_id
+            for trial_id, lane, iteration in session.execute(
+                select(TrialRow.id, TrialRow.lane, TrialRow.iteration).where(TrialRow.experiment_id == experiment_id)
+            ).all()
+        }
+        result: dict[Slot, Trial | None] = {
+            slot: trial_view(session.get_one(TrialRow, slots_taken[slot])) for slot in slots if slot in slots_taken
+        }
+        pending = [slot for slot in dict.fromkeys(slots) if slot not in slots_taken]
         if pending and not row.completed and not row.algorithm_state.get("exhausted"):
+            # The history is only read when a new trial may be created (a retried step skips it).
+            trials = load_history(session, experiment_id)
             for slot, created in zip(pending, _create(session, row, trials, len(pending)), strict=False):
                 created.lane, created.iteration = slot
                 session.add(created)
@@ -62,11 +66,11 @@ def reserve_trials(store: Store, experiment_id: int, slots: Sequence[Slot]) -> l
     return store.transaction(run)
 
 
-def _create(session: Session, row: ExperimentRow, trials: list[TrialRow], wanted: int) -> list[TrialRow]:
+def _create(session: Session, row: ExperimentRow, trials: list[TrialRecord], wanted: int) -> list[TrialRow]:
     experiment = Experiment.model_validate(row.spec)
     spec = experiment.spec
-    active = sum(1 for t in trials if TrialState(t.state).is_active)
-    counted = sum(1 for t in trials if t.state != TrialState.KILLED.value)
+    active = sum(1 for t in trials if t.state.is_active)
+    counted = sum(1 for t in trials if t.state is not TrialState.KILLED)
     allowed = min(wanted, (spec.parallel_trial_count or 1) - active)
     if spec.max_trial_count is not None:
         allowed = min(allowed, spec.max_trial_count - counted)
@@ -81,7 +85,7 @@ def _create(session: Session, row: ExperimentRow, trials: list[TrialRow], wanted
         algorithm.algorithm_settings,
         seed=row.seed,
     )
-    proposals = suggester.suggest([trial_record(t) for t in trials], allowed)
+    proposals = suggester.suggest(trials, allowed)
     if not proposals and active == 0:
         # Nothing runs and the algorithm has nothing to offer: the experiment ends
         # (ExperimentSuggestionEndReached) instead of waiting forever as Katib does.

@@ -57,12 +57,17 @@ def _load(session: Session, experiment_id: int, name: str) -> _Loaded:
 def mark_running(store: Store, experiment_id: int, name: str) -> Trial:
     def run(session: Session) -> Trial:
         row = _trial_row(session, experiment_id, name)
-        if row.state == TrialState.CREATED.value:
-            row.state, row.reason, row.message = TrialState.RUNNING.value, "TrialRunning", "Trial is running"
-            row.start_time = now()
+        start_running(row)
         return trial_view(row)
 
     return store.transaction(run)
+
+
+def start_running(row: TrialRow) -> None:
+    """Created -> Running, inside the caller's transaction."""
+    if row.state == TrialState.CREATED.value:
+        row.state, row.reason, row.message = TrialState.RUNNING.value, "TrialRunning", "Trial is running"
+        row.start_time = now()
 
 
 def record_observations(
@@ -83,32 +88,7 @@ def record_observations(
 
     def run(session: Session) -> int:
         _trial_row(session, experiment_id, name)
-        stored = session.execute(
-            select(func.max(ObservationRow.seq)).where(
-                ObservationRow.experiment_id == experiment_id,
-                ObservationRow.trial_name == name,
-                ObservationRow.source == source,
-            )
-        ).scalar_one()
-        next_free = -1 if stored is None else stored
-        start = next_free + 1 if first_seq is None else first_seq
-        rows = [
-            ObservationRow(
-                experiment_id=experiment_id,
-                trial_name=name,
-                time=to_naive_utc(o.timestamp),
-                metric_name=o.metric,
-                value=o.value[:255],
-                step=o.step,
-                source=source,
-                seq=start + i,
-            )
-            for i, o in enumerate(observations)
-            if start + i > next_free
-        ]
-        session.add_all(rows)
-        session.flush()
-        return start + len(observations)
+        return _insert_observations(session, experiment_id, name, observations, source, first_seq)
 
     try:
         return store.transaction(run)
@@ -118,10 +98,57 @@ def record_observations(
         raise
 
 
-def finish_trial(store: Store, experiment_id: int, name: str, outcome: Outcome, message: str = "") -> Trial:
+def _insert_observations(
+    session: Session,
+    experiment_id: int,
+    name: str,
+    observations: Sequence[Observation],
+    source: str,
+    first_seq: int | None,
+) -> int:
+    stored = session.execute(
+        select(func.max(ObservationRow.seq)).where(
+            ObservationRow.experiment_id == experiment_id,
+            ObservationRow.trial_name == name,
+            ObservationRow.source == source,
+        )
+    ).scalar_one()
+    next_free = -1 if stored is None else stored
+    start = next_free + 1 if first_seq is None else first_seq
+    rows = [
+        ObservationRow(
+            experiment_id=experiment_id,
+            trial_name=name,
+            time=to_naive_utc(o.timestamp),
+            metric_name=o.metric,
+            value=o.value[:255],
+            step=o.step,
+            source=source,
+            seq=start + i,
+        )
+        for i, o in enumerate(observations)
+        if start + i > next_free
+    ]
+    session.add_all(rows)
+    session.flush()
+    return start + len(observations)
+
+
+def finish_trial(
+    store: Store,
+    experiment_id: int,
+    name: str,
+    outcome: Outcome,
+    message: str = "",
+    *,
+    observations: Sequence[Observation] = (),
+    first_seq: int | None = None,
+) -> Trial:
     """Close a trial: metrics by strategy, then Succeeded, MetricsUnavailable, Failed, EarlyStopped or Killed.
 
-    A finished trial is returned unchanged, so a retried step changes nothing.
+    ``observations`` (numbered from ``first_seq``, as for :func:`record_observations`)
+    are the last ones collected, stored in the same transaction. A finished
+    trial is returned unchanged, so a retried step changes nothing.
     """
 
     def run(session: Session) -> Trial:
@@ -129,10 +156,12 @@ def finish_trial(store: Store, experiment_id: int, name: str, outcome: Outcome, 
         row, spec = loaded.row, loaded.experiment.spec
         if row.state in _FINAL:
             return trial_view(row)
+        if observations:
+            _insert_observations(session, experiment_id, name, observations, "collector", first_seq)
         objective = spec.objective
         assert objective is not None and objective.objective_metric_name
         metric_names = [objective.objective_metric_name, *(objective.additional_metric_names or [])]
-        observations = [
+        stored = [
             Observation(o.metric_name, o.value, o.time, o.step)
             for o in session.execute(
                 select(ObservationRow)
@@ -140,7 +169,7 @@ def finish_trial(store: Store, experiment_id: int, name: str, outcome: Outcome, 
                 .order_by(ObservationRow.time, ObservationRow.id)
             ).scalars()
         ]
-        summaries = summarize(observations, metric_names)
+        summaries = summarize(stored, metric_names)
         strategies = {s.name: s.value for s in objective.metric_strategies or [] if s.name and s.value}
         value = objective_value(summaries, objective.objective_metric_name, strategies)
         row.metrics = [s.to_dict() for s in summaries]

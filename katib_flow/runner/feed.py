@@ -61,12 +61,17 @@ class MetricsFeed:
             self.on_stop()
 
     def flush(self) -> None:
+        batch, first = self.drain()
+        if batch:
+            record_observations(self.store, self.experiment_id, self.trial, batch, first_seq=first)
+
+    def drain(self) -> tuple[list[Observation], int]:
+        """The observations not stored yet and the sequence number of the first; the caller stores them."""
         with self._lock:
             batch, self._pending = self._pending, []
             first, self._next_seq = self._next_seq, self._next_seq + len(batch)
             self._last_flush = time.monotonic()
-        if batch:
-            record_observations(self.store, self.experiment_id, self.trial, batch, first_seq=first)
+        return batch, first
 
 
 def tail_file(path: Path, feed: MetricsFeed, done: threading.Event, poll: float = 0.2) -> None:

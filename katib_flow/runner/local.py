@@ -22,7 +22,6 @@ from ..engine import (
     Trial,
     evaluate,
     finish_trial,
-    mark_running,
     record_observations,
     render_trial,
     reserve_trials,
@@ -130,7 +129,7 @@ class LocalRunner:
 
     def _run_trial(self, trial: Trial) -> None:
         started = time.monotonic()
-        rendered = render_trial(self.store, self.experiment_id, trial.name)
+        rendered = render_trial(self.store, self.experiment_id, trial.name, start=True)
         workspace = Workspace(self.workdir / "runs" / self.experiment.name / trial.name)
         workspace.root.mkdir(parents=True, exist_ok=True)
         spec = self.experiment.spec
@@ -172,15 +171,16 @@ class LocalRunner:
             running.process.stop()
 
         feed = MetricsFeed(self.store, self.experiment_id, trial.name, parser, trial.stop_rules, early_stop)
-        mark_running(self.store, self.experiment_id, trial.name)
         self.reporter.trial_started(trial)
         result = self._attempts(trial, running, feed, kind, local_source, retries, argv, cwd, env, workspace, timeout)
-        feed.flush()
         if kind == c.COLLECTOR_TFEVENT and local_source is not None:
             events = TensorFlowEventCollector(names).collect(local_source)
             record_observations(self.store, self.experiment_id, trial.name, events, source="tfevent", first_seq=0)
         outcome, message = _outcome(result, running.early_stopped, self._stop.is_set(), timeout)
-        finished = finish_trial(self.store, self.experiment_id, trial.name, outcome, message)
+        last, first = feed.drain()
+        finished = finish_trial(
+            self.store, self.experiment_id, trial.name, outcome, message, observations=last, first_seq=first
+        )
         self.reporter.trial_finished(finished, time.monotonic() - started)
 
     def _attempts(
