@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +60,9 @@ class Store:
         self.dialect = parsed.get_backend_name()
         self.engine = _create_engine(self.url, self.dialect)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._local_writer: AbstractContextManager[object] = (
+            threading.RLock() if self.dialect == "sqlite" else nullcontext()
+        )
         self.retry(lambda: ensure_schema(self.engine))
 
     @property
@@ -77,7 +81,9 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._sessions() as session, session.begin():
+        # SQLite admits one writer; threads of this process queue on a lock instead of SQLite's
+        # busy handler, which sleeps in steps of up to 100 ms. Other processes still use the handler.
+        with self._local_writer, self._sessions() as session, session.begin():
             yield session
 
     def lock_experiment(self, session: Session, experiment_id: int) -> ExperimentRow:
