@@ -40,9 +40,7 @@ def init_experiment(store: Store, experiment: Experiment, *, existing: Existing 
     document = defaulted.to_dict()
 
     def run(session: Session) -> StoredExperiment:
-        row = session.execute(
-            select(ExperimentRow).where(ExperimentRow.name == name, ExperimentRow.namespace == namespace)
-        ).scalar_one_or_none()
+        row = _by_name(session, name, namespace)
         if row is None:
             if existing == "resume":
                 raise StorageError(f"there is no experiment named {name!r} to resume in {store.display_url}")
@@ -81,14 +79,18 @@ def init_experiment(store: Store, experiment: Experiment, *, existing: Existing 
 
 def find_experiment(store: Store, name: str, namespace: str | None = None) -> StoredExperiment:
     def run(session: Session) -> StoredExperiment:
-        row = session.execute(
-            select(ExperimentRow).where(ExperimentRow.name == name, ExperimentRow.namespace == (namespace or ""))
-        ).scalar_one_or_none()
+        row = _by_name(session, name, namespace or "")
         if row is None:
             raise StorageError(f"no experiment named {name!r} in {store.display_url}")
         return experiment_view(row)
 
     return store.transaction(run)
+
+
+def _by_name(session: Session, name: str, namespace: str) -> ExperimentRow | None:
+    return session.execute(
+        select(ExperimentRow).where(ExperimentRow.name == name, ExperimentRow.namespace == namespace)
+    ).scalar_one_or_none()
 
 
 def _seed(experiment: Experiment) -> int:

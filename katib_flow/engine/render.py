@@ -14,17 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..exceptions import SpecError, StorageError
+from ..exceptions import SpecError
 from ..spec import constants as c
 from ..spec.containers import iter_containers
 from ..spec.models import Experiment
 from ..spec.paths import FieldPath
 from ..spec.placeholders import map_strings
-from ..store import ExperimentRow, Store, TrialRow
-from .trials import start_running
+from ..store import Store
+from .trials import load_trial, start_running
 
 __all__ = ["LocalCommand", "RenderedTrial", "render_run_object", "render_trial"]
 
@@ -124,12 +123,8 @@ def render_trial(store: Store, experiment_id: int, name: str, *, start: bool = F
     """
 
     def run(session: Session) -> RenderedTrial:
-        row = session.execute(
-            select(TrialRow).where(TrialRow.experiment_id == experiment_id, TrialRow.name == name)
-        ).scalar_one_or_none()
-        if row is None:
-            raise StorageError(f"no trial named {name!r} in experiment {experiment_id}")
-        experiment = Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec)
+        loaded = load_trial(session, experiment_id, name)
+        row, experiment = loaded.row, loaded.experiment
         if row.run_object is None:
             row.run_object = render_run_object(experiment, name, {a["name"]: a["value"] for a in row.assignments})
         if start:

@@ -35,7 +35,7 @@ _FINAL = {s.value for s in TrialState if not s.is_active}
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class LoadedTrial:
     row: TrialRow
     experiment: Experiment
 
@@ -49,9 +49,10 @@ def _trial_row(session: Session, experiment_id: int, name: str) -> TrialRow:
     return row
 
 
-def _load(session: Session, experiment_id: int, name: str) -> _Loaded:
+def load_trial(session: Session, experiment_id: int, name: str) -> LoadedTrial:
+    """A trial's row and its experiment, inside the caller's transaction."""
     row = _trial_row(session, experiment_id, name)
-    return _Loaded(row, Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec))
+    return LoadedTrial(row, Experiment.model_validate(session.get_one(ExperimentRow, experiment_id).spec))
 
 
 def mark_running(store: Store, experiment_id: int, name: str) -> Trial:
@@ -152,7 +153,7 @@ def finish_trial(
     """
 
     def run(session: Session) -> Trial:
-        loaded = _load(session, experiment_id, name)
+        loaded = load_trial(session, experiment_id, name)
         row, spec = loaded.row, loaded.experiment.spec
         if row.state in _FINAL:
             return trial_view(row)

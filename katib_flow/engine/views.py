@@ -6,7 +6,7 @@ observations when early stopping needs them), never one query per trial.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,6 @@ __all__ = [
     "current_stop_rules",
     "experiment_view",
     "load_history",
-    "trial_record",
     "trial_view",
 ]
 
@@ -143,15 +142,3 @@ def load_history(session: Session, experiment_id: int, objective_metric: str | N
         )
         for name, assignments, state, objective, data in rows
     ]
-
-
-def trial_record(row: TrialRow, series: Sequence[float] = ()) -> TrialRecord:
-    """What algorithms see of a stored trial."""
-    return TrialRecord(
-        name=row.name,
-        assignments={a["name"]: a["value"] for a in row.assignments},
-        state=TrialState(row.state),
-        objective=row.objective,
-        objective_series=tuple(series),
-        data=row.data or {},
-    )

@@ -29,9 +29,14 @@ HEARTBEAT_SECONDS = 2.0
 STALE_AFTER = timedelta(seconds=10)
 
 
+def _host_and_pid(owner: str) -> tuple[str, str]:
+    host, pid, _ = [*owner.split(":"), "", ""][:3]
+    return host, pid
+
+
 def _alive(owner: str) -> bool:
     """False when the owner is a process of this host that no longer exists (``kill -9``)."""
-    host, pid, _ = [*owner.split(":"), "", ""][:3]
+    host, pid = _host_and_pid(owner)
     if host != socket.gethostname() or not pid.isdigit():
         return True  # another machine: only its heartbeat can tell
     try:
@@ -58,7 +63,7 @@ class Lease:
             stamp = now()
             age = stamp - row.owner_heartbeat if row.owner_heartbeat is not None else STALE_AFTER
             if row.owner and row.owner != self.owner and age < STALE_AFTER and _alive(row.owner):
-                host, pid, _ = [*row.owner.split(":"), "", ""][:3]
+                host, pid = _host_and_pid(row.owner)
                 raise TrialExecutionError(
                     f"experiment {self.name!r} is being run by another katib-flow process (pid {pid} on {host}, "
                     f"seen {age.total_seconds():.0f} s ago); wait for it or stop it"

@@ -42,7 +42,6 @@ _WAIT = 0.2
 class Reporter(Protocol):
     def trial_started(self, trial: Trial) -> None: ...
     def trial_finished(self, trial: Trial, seconds: float) -> None: ...
-    def waiting(self) -> None: ...
 
 
 @dataclass
@@ -117,7 +116,6 @@ class LocalRunner:
             if trial is None:
                 if evaluate(self.store, self.experiment_id).completed:
                     return
-                self.reporter.waiting()
                 self._stop.wait(_WAIT)
                 continue
             iteration += 1

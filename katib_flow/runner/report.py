@@ -36,9 +36,6 @@ class SilentReporter:
     def trial_finished(self, trial: Trial, seconds: float) -> None:
         pass
 
-    def waiting(self) -> None:
-        pass
-
 
 class PlainReporter:
     """One line per event, for logs and CI."""
@@ -51,9 +48,6 @@ class PlainReporter:
 
     def trial_finished(self, trial: Trial, seconds: float) -> None:
         click.echo(f"trial {trial.name} {trial.state.value}: {self.metric}={_objective(trial)} ({seconds:.1f} s)")
-
-    def waiting(self) -> None:
-        pass
 
 
 class LiveReporter:
@@ -101,9 +95,6 @@ class LiveReporter:
                 if better:
                     self.best = trial
         self._live.update(self._render())
-
-    def waiting(self) -> None:
-        pass
 
     def _render(self) -> Group:
         elapsed = time.monotonic() - self.started
