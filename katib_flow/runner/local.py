@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,8 +47,14 @@ class Reporter(Protocol):
 
 @dataclass
 class _Running:
-    process: TrialProcess
+    """A trial's current process (retries replace it) and whether a stop rule ended it."""
+
+    launch: Callable[[], TrialProcess]
+    process: TrialProcess = field(init=False)
     early_stopped: bool = False
+
+    def __post_init__(self) -> None:
+        self.process = self.launch()
 
 
 class LocalRunner:
@@ -162,15 +169,19 @@ class LocalRunner:
         job_spec: dict[str, Any] = run_object.get("spec", {}) if run_object.get("kind") == c.JOB_KIND else {}
         timeout = job_spec.get("activeDeadlineSeconds")
         retries = int(job_spec.get("backoffLimit", 0) or 0)
-        running = _Running(TrialProcess(argv, cwd=cwd, env=env, log_path=workspace.log, timeout=timeout))
 
         def early_stop() -> None:
             running.early_stopped = True
             running.process.stop()
 
         feed = MetricsFeed(self.store, self.experiment_id, trial.name, parser, trial.stop_rules, early_stop)
+        on_line = feed.line if kind == c.COLLECTOR_STDOUT else None
+        running = _Running(
+            lambda: TrialProcess(argv, cwd=cwd, env=env, log_path=workspace.log, on_line=on_line, timeout=timeout)
+        )
         self.reporter.trial_started(trial)
-        result = self._attempts(trial, running, feed, kind, local_source, retries, argv, cwd, env, workspace, timeout)
+        tailed = local_source if kind == c.COLLECTOR_FILE else None
+        result = self._attempts(trial.name, running, feed, tailed, retries)
         if kind == c.COLLECTOR_TFEVENT and local_source is not None:
             events = TensorFlowEventCollector(names).collect(local_source)
             record_observations(self.store, self.experiment_id, trial.name, events, source="tfevent", first_seq=0)
@@ -182,32 +193,20 @@ class LocalRunner:
         self.reporter.trial_finished(finished, time.monotonic() - started)
 
     def _attempts(
-        self,
-        trial: Trial,
-        running: _Running,
-        feed: MetricsFeed,
-        kind: str | None,
-        local_source: Path | None,
-        retries: int,
-        argv: list[str],
-        cwd: Path,
-        env: dict[str, str],
-        workspace: Workspace,
-        timeout: float | None,
+        self, name: str, running: _Running, feed: MetricsFeed, tailed: Path | None, retries: int
     ) -> ProcessResult:
+        """Run the trial's process, and again up to ``retries`` times while it fails."""
         attempt = 0
         while True:
             with self._lock:
-                self._running[trial.name] = running
+                self._running[name] = running
             if self._stop.is_set():
                 running.process.stop()
             done = threading.Event()
             tailer = None
-            if kind == c.COLLECTOR_FILE and local_source is not None:
-                tailer = threading.Thread(target=tail_file, args=(local_source, feed, done), daemon=True)
+            if tailed is not None:
+                tailer = threading.Thread(target=tail_file, args=(tailed, feed, done), daemon=True)
                 tailer.start()
-            elif kind == c.COLLECTOR_STDOUT:
-                running.process.on_line = feed.line
             try:
                 result = running.process.run()
             finally:
@@ -215,11 +214,11 @@ class LocalRunner:
                 if tailer is not None:
                     tailer.join()
                 with self._lock:
-                    self._running.pop(trial.name, None)
+                    self._running.pop(name, None)
             if result.succeeded or running.early_stopped or self._stop.is_set() or attempt >= retries:
                 return result
             attempt += 1
-            running.process = TrialProcess(argv, cwd=cwd, env=env, log_path=workspace.log, timeout=timeout)
+            running.process = running.launch()
 
 
 def _outcome(

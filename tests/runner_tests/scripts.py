@@ -11,6 +11,10 @@ mode = args.get("mode", "ok")
 x = float(args.get("x", "0.5"))
 steps = int(args.get("steps", "3"))
 delay = float(args.get("delay", "0"))
+if mode == "flaky":  # fails on the first attempt in this trial's folder, succeeds on the next
+    if not os.path.exists("attempted"):
+        open("attempted", "w").close()
+        sys.exit(3)
 if mode == "fail":
     print("about to fail")
     sys.exit(3)

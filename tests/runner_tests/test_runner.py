@@ -122,6 +122,17 @@ def test_failures_end_the_experiment_failed_with_exit_code_1(tmp_path: Path, db_
     assert "exited with code 3" in trial.message and "about to fail" in trial.message
 
 
+def test_backoff_limit_retries_a_failed_process(tmp_path: Path, db_url: str) -> None:
+    doc = _experiment("flaky", ["--mode=flaky"], maxTrialCount=2)
+    doc["spec"]["trialTemplate"]["trialSpec"]["spec"]["backoffLimit"] = 1
+    result = _run(_write(tmp_path, doc), db_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _trials(db_url, "flaky")["trialsSucceeded"] == 2
+    doc = _experiment("flaky-no-retry", ["--mode=flaky"], maxTrialCount=2)
+    assert _run(_write(tmp_path, doc), db_url, cwd=tmp_path).returncode == 0  # two failures are tolerated
+    assert _trials(db_url, "flaky-no-retry")["trialsFailed"] == 2  # without backoffLimit, no second attempt
+
+
 def test_no_metric_is_metrics_unavailable(tmp_path: Path, db_url: str) -> None:
     path = _write(tmp_path, _experiment("silent", ["--mode=silent"], maxTrialCount=2, maxFailedTrialCount=2))
     result = _run(path, db_url, cwd=tmp_path)
