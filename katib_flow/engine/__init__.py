@@ -7,6 +7,7 @@ time.
 
 from __future__ import annotations
 
+from .claim import Claim, claim_trial
 from .evaluate import Evaluation, evaluate, experiment_status
 from .lifecycle import find_experiment, init_experiment
 from .render import LocalCommand, RenderedTrial, render_run_object, render_trial
@@ -15,6 +16,7 @@ from .trials import Outcome, finish_trial, mark_running, record_observations, st
 from .views import StoredExperiment, Trial, load_history
 
 __all__ = [
+    "Claim",
     "Evaluation",
     "LocalCommand",
     "Outcome",
@@ -22,6 +24,7 @@ __all__ = [
     "Slot",
     "StoredExperiment",
     "Trial",
+    "claim_trial",
     "evaluate",
     "experiment_status",
     "find_experiment",

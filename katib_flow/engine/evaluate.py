@@ -14,17 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..history import TrialState
 from ..spec import constants as c
-from ..spec.models import Experiment
+from ..spec.models import Experiment, ExperimentSpec
 from ..store import ExperimentRow, Store, TrialRow
 from .clock import now, rfc3339
 from .conditions import Reason, set_condition
 
-__all__ = ["Evaluation", "evaluate", "experiment_status"]
+__all__ = ["Evaluation", "conclude", "evaluate", "experiment_status"]
 
 _LISTS = {
     TrialState.SUCCEEDED: ("succeededTrialList", "trialsSucceeded"),
@@ -97,11 +97,48 @@ def _best(objective_type: str | None, trials: list[_Brief]) -> _Brief | None:
     return best
 
 
+def conclude(session: Session, row: ExperimentRow, experiment: Experiment | None = None) -> None:
+    """Complete the (write-locked) experiment if a stop condition holds.
+
+    Counts and the best objective come from aggregate queries: this runs after
+    every trial, and the full trial list is only needed for the status.
+    """
+    if row.completed:
+        return
+    spec = (experiment or Experiment.model_validate(row.spec)).spec
+    reason = _stop_reason(row, spec, *_tally(session, row, spec))
+    if reason is not None:
+        stamp = now()
+        row.conditions = set_condition(row.conditions, reason, stamp)
+        row.completed = True
+        row.completion_time = stamp
+        row.updated_at = stamp
+
+
+def _tally(session: Session, row: ExperimentRow, spec: ExperimentSpec) -> tuple[dict[TrialState, int], float | None]:
+    """Trials per state, and the best objective among those that have one, in one query."""
+    objective = spec.objective
+    maximize = objective is not None and objective.type == c.OBJECTIVE_MAXIMIZE
+    counts: dict[TrialState, int] = {}
+    values: list[float] = []
+    for state, count, low, high in session.execute(
+        select(TrialRow.state, func.count(), func.min(TrialRow.objective), func.max(TrialRow.objective))
+        .where(TrialRow.experiment_id == row.id)
+        .group_by(TrialRow.state)
+    ).all():
+        counts[TrialState(state)] = count
+        best = high if maximize else low
+        if TrialState(state).has_objective and best is not None:
+            values.append(best)
+    return counts, (max(values) if maximize else min(values)) if values else None
+
+
 def evaluate(store: Store, experiment_id: int) -> Evaluation:
     """Complete the experiment if a stop condition holds; one transaction, idempotent."""
 
     def run(session: Session) -> Evaluation:
         row = store.lock_experiment(session, experiment_id)
+        conclude(session, row)
         trials = [
             _Brief(*columns)
             for columns in session.execute(
@@ -110,14 +147,6 @@ def evaluate(store: Store, experiment_id: int) -> Evaluation:
                 .order_by(TrialRow.seq)
             ).all()
         ]
-        if not row.completed:
-            reason = _stop_reason(row, trials)
-            if reason is not None:
-                stamp = now()
-                row.conditions = set_condition(row.conditions, reason, stamp)
-                row.completed = True
-                row.completion_time = stamp
-                row.updated_at = stamp
         final = next(
             (cond for cond in row.conditions if cond["type"] in ("Succeeded", "Failed") and cond["status"] == "True"),
             None,
@@ -132,25 +161,20 @@ def evaluate(store: Store, experiment_id: int) -> Evaluation:
     return store.transaction(run)
 
 
-def _stop_reason(row: ExperimentRow, trials: list[_Brief]) -> tuple[str, str, str] | None:
-    spec = Experiment.model_validate(row.spec).spec
+def _stop_reason(
+    row: ExperimentRow, spec: ExperimentSpec, counts: dict[TrialState, int], best: float | None
+) -> tuple[str, str, str] | None:
     objective = spec.objective
-    best = _best(objective.type if objective else None, trials)
-    if objective is not None and objective.goal is not None and best is not None and best.objective is not None:
-        reached = (
-            best.objective >= objective.goal
-            if objective.type == c.OBJECTIVE_MAXIMIZE
-            else best.objective <= objective.goal
-        )
+    if objective is not None and objective.goal is not None and best is not None:
+        reached = best >= objective.goal if objective.type == c.OBJECTIVE_MAXIMIZE else best <= objective.goal
         if reached:
             return Reason.GOAL_REACHED
-    states = [TrialState(t.state) for t in trials]
-    failed = sum(1 for s in states if s in (TrialState.FAILED, TrialState.METRICS_UNAVAILABLE))
+    failed = counts.get(TrialState.FAILED, 0) + counts.get(TrialState.METRICS_UNAVAILABLE, 0)
     if spec.max_failed_trial_count is not None and failed > spec.max_failed_trial_count:
         return Reason.FAILED
-    completed = sum(1 for s in states if not s.is_active and s is not TrialState.KILLED)
+    completed = sum(n for s, n in counts.items() if not s.is_active and s is not TrialState.KILLED)
     if spec.max_trial_count is not None and completed >= spec.max_trial_count:
         return Reason.MAX_TRIALS
-    if row.algorithm_state.get("exhausted") and not any(s.is_active for s in states):
+    if row.algorithm_state.get("exhausted") and not any(n for s, n in counts.items() if s.is_active):
         return Reason.SUGGESTION_END
     return None

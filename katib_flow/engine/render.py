@@ -22,10 +22,10 @@ from ..spec.containers import iter_containers
 from ..spec.models import Experiment
 from ..spec.paths import FieldPath
 from ..spec.placeholders import map_strings
-from ..store import Store
+from ..store import Store, TrialRow
 from .trials import load_trial, start_running
 
-__all__ = ["LocalCommand", "RenderedTrial", "render_run_object", "render_trial"]
+__all__ = ["LocalCommand", "RenderedTrial", "render_in", "render_row", "render_run_object", "render_trial"]
 
 _PARAM = re.compile(c.TRIAL_PARAMETER_PATTERN)
 _META = re.compile(r"^\$\{trialSpec\.(.+?)\}$")
@@ -122,13 +122,19 @@ def render_trial(store: Store, experiment_id: int, name: str, *, start: bool = F
     its run object exists).
     """
 
-    def run(session: Session) -> RenderedTrial:
-        loaded = load_trial(session, experiment_id, name)
-        row, experiment = loaded.row, loaded.experiment
-        if row.run_object is None:
-            row.run_object = render_run_object(experiment, name, {a["name"]: a["value"] for a in row.assignments})
-        if start:
-            start_running(row)
-        return RenderedTrial(name, row.run_object, local_command(experiment, row.run_object))
+    return store.transaction(lambda session: render_in(session, experiment_id, name, start=start))
 
-    return store.transaction(run)
+
+def render_in(session: Session, experiment_id: int, name: str, *, start: bool = False) -> RenderedTrial:
+    """:func:`render_trial` inside the caller's transaction."""
+    loaded = load_trial(session, experiment_id, name)
+    return render_row(loaded.row, loaded.experiment, start=start)
+
+
+def render_row(row: TrialRow, experiment: Experiment, *, start: bool = False) -> RenderedTrial:
+    """Render a loaded trial row (stored on it the first time) and start it with ``start``."""
+    if row.run_object is None:
+        row.run_object = render_run_object(experiment, row.name, {a["name"]: a["value"] for a in row.assignments})
+    if start:
+        start_running(row)
+    return RenderedTrial(row.name, row.run_object, local_command(experiment, row.run_object))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..algorithms import create_suggester
@@ -23,7 +23,7 @@ from ..store import ExperimentRow, Store, TrialRow
 from .clock import now
 from .views import Trial, current_stop_rules, load_history, trial_view
 
-__all__ = ["Slot", "reserve_trials", "trial_name"]
+__all__ = ["Slot", "reserve_in", "reserve_rows", "reserve_trials", "trial_name"]
 
 Slot = tuple[int, int]
 
@@ -42,28 +42,38 @@ def reserve_trials(store: Store, experiment_id: int, slots: Sequence[Slot]) -> l
     """The trial of each slot; None where the budget, parallelism or the algorithm allows none now."""
 
     def run(session: Session) -> list[Trial | None]:
-        row = store.lock_experiment(session, experiment_id)
-        slots_taken = {
-            (lane, iteration): trial_id
-            for trial_id, lane, iteration in session.execute(
-                select(TrialRow.id, TrialRow.lane, TrialRow.iteration).where(TrialRow.experiment_id == experiment_id)
-            ).all()
-        }
-        result: dict[Slot, Trial | None] = {
-            slot: trial_view(session.get_one(TrialRow, slots_taken[slot])) for slot in slots if slot in slots_taken
-        }
-        pending = [slot for slot in dict.fromkeys(slots) if slot not in slots_taken]
-        if pending and not row.completed and not row.algorithm_state.get("exhausted"):
-            # The history is only read when a new trial may be created (a retried step skips it).
-            trials = load_history(session, experiment_id)
-            for slot, created in zip(pending, _create(session, row, trials, len(pending)), strict=False):
-                created.lane, created.iteration = slot
-                session.add(created)
-                result[slot] = trial_view(created)
-            session.flush()
-        return [result.get(slot) for slot in slots]
+        return reserve_in(session, store.lock_experiment(session, experiment_id), slots)
 
     return store.transaction(run)
+
+
+def reserve_in(session: Session, row: ExperimentRow, slots: Sequence[Slot]) -> list[Trial | None]:
+    """:func:`reserve_trials` inside the caller's transaction, ``row`` write-locked."""
+    rows = reserve_rows(session, row, slots)
+    session.flush()
+    return [None if t is None else trial_view(t) for t in rows]
+
+
+def reserve_rows(session: Session, row: ExperimentRow, slots: Sequence[Slot]) -> list[TrialRow | None]:
+    """The trial rows of ``slots``, new ones added to the session but not flushed yet."""
+    if not slots:
+        return []
+    taken = session.execute(
+        select(TrialRow).where(
+            TrialRow.experiment_id == row.id,
+            or_(*(and_(TrialRow.lane == lane, TrialRow.iteration == iteration) for lane, iteration in slots)),
+        )
+    ).scalars()
+    result: dict[Slot, TrialRow] = {(t.lane, t.iteration): t for t in taken}
+    pending = [slot for slot in dict.fromkeys(slots) if slot not in result]
+    if pending and not row.completed and not row.algorithm_state.get("exhausted"):
+        # The history is only read when a new trial may be created (a retried step skips it).
+        trials = load_history(session, row.id)
+        for slot, created in zip(pending, _create(session, row, trials, len(pending)), strict=False):
+            created.lane, created.iteration = slot
+            session.add(created)
+            result[slot] = created
+    return [result.get(slot) for slot in slots]
 
 
 def _create(session: Session, row: ExperimentRow, trials: list[TrialRecord], wanted: int) -> list[TrialRow]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from ..history import TrialState
 from ..spec.models import Experiment
 from ..store import ExperimentRow, ObservationRow, Store, TrialRow
 from .clock import now, to_naive_utc
+from .evaluate import conclude
 from .views import Trial, current_stop_rules, trial_view
 
 __all__ = ["Outcome", "finish_trial", "mark_running", "record_observations", "stop_rules"]
@@ -117,21 +118,21 @@ def _insert_observations(
     next_free = -1 if stored is None else stored
     start = next_free + 1 if first_seq is None else first_seq
     rows = [
-        ObservationRow(
-            experiment_id=experiment_id,
-            trial_name=name,
-            time=to_naive_utc(o.timestamp),
-            metric_name=o.metric,
-            value=o.value[:255],
-            step=o.step,
-            source=source,
-            seq=start + i,
-        )
+        {
+            "experiment_id": experiment_id,
+            "trial_name": name,
+            "time": to_naive_utc(o.timestamp),
+            "metric_name": o.metric,
+            "value": o.value[:255],
+            "step": o.step,
+            "source": source,
+            "seq": start + i,
+        }
         for i, o in enumerate(observations)
         if start + i > next_free
     ]
-    session.add_all(rows)
-    session.flush()
+    if rows:  # one multi-row INSERT, without the ORM's per-object bookkeeping
+        session.execute(insert(ObservationRow), rows)
     return start + len(observations)
 
 
@@ -148,11 +149,14 @@ def finish_trial(
     """Close a trial: metrics by strategy, then Succeeded, MetricsUnavailable, Failed, EarlyStopped or Killed.
 
     ``observations`` (numbered from ``first_seq``, as for :func:`record_observations`)
-    are the last ones collected, stored in the same transaction. A finished
+    are the last ones collected, stored in the same transaction. The experiment
+    is completed in that transaction too when a stop condition now holds (the
+    goal, a budget), so no driver can start a trial past the end. A finished
     trial is returned unchanged, so a retried step changes nothing.
     """
 
     def run(session: Session) -> Trial:
+        experiment_row = store.lock_experiment(session, experiment_id)
         loaded = load_trial(session, experiment_id, name)
         row, spec = loaded.row, loaded.experiment.spec
         if row.state in _FINAL:
@@ -163,12 +167,12 @@ def finish_trial(
         assert objective is not None and objective.objective_metric_name
         metric_names = [objective.objective_metric_name, *(objective.additional_metric_names or [])]
         stored = [
-            Observation(o.metric_name, o.value, o.time, o.step)
-            for o in session.execute(
-                select(ObservationRow)
+            Observation(*columns)
+            for columns in session.execute(
+                select(ObservationRow.metric_name, ObservationRow.value, ObservationRow.time, ObservationRow.step)
                 .where(ObservationRow.experiment_id == experiment_id, ObservationRow.trial_name == name)
                 .order_by(ObservationRow.time, ObservationRow.id)
-            ).scalars()
+            ).all()
         ]
         summaries = summarize(stored, metric_names)
         strategies = {s.name: s.value for s in objective.metric_strategies or [] if s.name and s.value}
@@ -190,6 +194,8 @@ def finish_trial(
         else:
             state, reason, text = TrialState.SUCCEEDED, "TrialSucceeded", message or "Trial has succeeded"
         row.state, row.reason, row.message = state.value, reason, text
+        session.flush()
+        conclude(session, experiment_row, loaded.experiment)
         return trial_view(row)
 
     return store.transaction(run)

@@ -1,23 +1,26 @@
 """Read-only views of stored trials and the loading of an experiment's history.
 
-History loading is one query per table (trials, then the objective metric's
-observations when early stopping needs them), never one query per trial.
+History loading is a few queries per table (trials, then the objective
+metric's observations when early stopping needs them), never one per trial.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ..earlystopping.base import StopRule
 from ..history import TrialRecord, TrialState
 from ..spec.models import Experiment
 from ..store.models import ExperimentRow, ObservationRow, TrialRow
+
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's and MySQL's limits
 
 __all__ = [
     "StoredExperiment",
@@ -111,34 +114,63 @@ def current_stop_rules(session: Session, experiment_id: int, experiment: Experim
     return stopper.rules(load_history(session, experiment_id, objective.objective_metric_name))
 
 
+@dataclass
+class _Finished:
+    """The finished trials of one experiment: ``prefix`` holds seq 0..n-1 (all finished), ``later`` the others."""
+
+    prefix: list[TrialRecord] = field(default_factory=list)
+    later: dict[int, TrialRecord] = field(default_factory=dict)
+
+
+# Finished trials never change again and ``seq`` numbers trials 0, 1, 2, ..., so each process
+# keeps their records (per database engine and experiment) and a history load reads only the
+# trials from the first unfinished one on: the local runner and a long Argo lane load the
+# history before every trial.
+_FINISHED: WeakKeyDictionary[Engine, dict[int, _Finished]] = WeakKeyDictionary()
+
+
 def load_history(session: Session, experiment_id: int, objective_metric: str | None = None) -> list[TrialRecord]:
     """Every trial in creation order; with ``objective_metric``, each trial's reported series of it."""
-    rows = session.execute(
-        select(TrialRow.name, TrialRow.assignments, TrialRow.state, TrialRow.objective, TrialRow.data)
-        .where(TrialRow.experiment_id == experiment_id)
+    known = _FINISHED.setdefault(session.get_bind().engine, {}).setdefault(experiment_id, _Finished())
+    start = len(known.prefix)
+    rest = session.execute(
+        select(TrialRow.seq, TrialRow.state)
+        .where(TrialRow.experiment_id == experiment_id, TrialRow.seq >= start)
         .order_by(TrialRow.seq)
     ).all()
-    series: dict[str, list[float]] = {}
-    if objective_metric is not None:
-        observations = session.execute(
-            select(ObservationRow.trial_name, ObservationRow.value)
-            .where(ObservationRow.experiment_id == experiment_id, ObservationRow.metric_name == objective_metric)
-            .order_by(ObservationRow.time, ObservationRow.id)
-        ).all()
-        for trial_name, value in observations:
-            try:
-                series.setdefault(trial_name, []).append(float(value))
-            except ValueError:
-                continue
+    missing = [seq for seq, _ in rest if seq not in known.later]
     # Plain column tuples, not ORM objects: loading 10,000 trials is dominated by per-row overhead.
-    return [
-        TrialRecord(
-            name=name,
-            assignments={a["name"]: a["value"] for a in assignments},
-            state=TrialState(state),
-            objective=objective,
-            objective_series=tuple(series.get(name, ())),
-            data=data or {},
-        )
-        for name, assignments, state, objective, data in rows
-    ]
+    loaded: dict[int, TrialRecord] = {}
+    for chunk in range(0, len(missing), _CHUNK):
+        for seq, name, assignments, state, objective, data in session.execute(
+            select(
+                TrialRow.seq, TrialRow.name, TrialRow.assignments, TrialRow.state, TrialRow.objective, TrialRow.data
+            ).where(TrialRow.experiment_id == experiment_id, TrialRow.seq.in_(missing[chunk : chunk + _CHUNK]))
+        ).all():
+            record = TrialRecord(
+                name=name,
+                assignments={a["name"]: a["value"] for a in assignments},
+                state=TrialState(state),
+                objective=objective,
+                data=data or {},
+            )
+            loaded[seq] = record
+            if not record.state.is_active:
+                known.later[seq] = record
+    records = [*known.prefix, *(loaded.get(seq) or known.later[seq] for seq, _ in rest)]
+    while len(known.prefix) in known.later:
+        known.prefix.append(known.later.pop(len(known.prefix)))
+    if objective_metric is None:
+        return records
+    series: dict[str, list[float]] = {}
+    observations = session.execute(
+        select(ObservationRow.trial_name, ObservationRow.value)
+        .where(ObservationRow.experiment_id == experiment_id, ObservationRow.metric_name == objective_metric)
+        .order_by(ObservationRow.time, ObservationRow.id)
+    ).all()
+    for trial_name, value in observations:
+        try:
+            series.setdefault(trial_name, []).append(float(value))
+        except ValueError:
+            continue
+    return [replace(r, objective_series=tuple(series[r.name])) if r.name in series else r for r in records]

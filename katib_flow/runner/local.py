@@ -1,4 +1,4 @@
-"""The local driver: ``parallelTrialCount`` slots, each a loop reserve -> run -> collect -> finish -> evaluate.
+"""The local driver: ``parallelTrialCount`` slots, each a loop claim -> run -> collect -> finish.
 
 A slot refills as soon as its trial ends (there is no barrier between
 "rounds"). Every state change goes through the engine, in its own transaction,
@@ -20,12 +20,12 @@ from ..collectors.push import EXPERIMENT_ENV, TRIAL_ENV
 from ..engine import (
     Evaluation,
     Outcome,
+    RenderedTrial,
     Trial,
+    claim_trial,
     evaluate,
     finish_trial,
     record_observations,
-    render_trial,
-    reserve_trials,
 )
 from ..spec import constants as c
 from ..spec.models import Experiment
@@ -119,22 +119,18 @@ class LocalRunner:
     def _slot(self, lane: int) -> None:
         iteration = 0
         while not self._stop.is_set():
-            (trial,) = reserve_trials(self.store, self.experiment_id, [(lane, iteration)])
-            if trial is None:
-                if evaluate(self.store, self.experiment_id).completed:
+            claim = claim_trial(self.store, self.experiment_id, (lane, iteration), start=True)
+            if claim.trial is None:
+                if claim.completed:
                     return
                 self._stop.wait(_WAIT)
                 continue
             iteration += 1
-            if not trial.state.is_active:
-                continue  # finished in an earlier run of this slot
-            self._run_trial(trial)
-            if evaluate(self.store, self.experiment_id).completed:
-                return
+            if claim.rendered is not None:  # None: finished in an earlier run of this slot
+                self._run_trial(claim.trial, claim.rendered)
 
-    def _run_trial(self, trial: Trial) -> None:
+    def _run_trial(self, trial: Trial, rendered: RenderedTrial) -> None:
         started = time.monotonic()
-        rendered = render_trial(self.store, self.experiment_id, trial.name, start=True)
         workspace = Workspace(self.workdir / "runs" / self.experiment.name / trial.name)
         workspace.root.mkdir(parents=True, exist_ok=True)
         spec = self.experiment.spec

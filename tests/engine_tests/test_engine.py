@@ -11,7 +11,9 @@ from sqlalchemy import event, func, select
 from katib_flow import search
 from katib_flow.collectors import Observation
 from katib_flow.engine import (
+    Claim,
     Outcome,
+    claim_trial,
     evaluate,
     find_experiment,
     finish_trial,
@@ -24,8 +26,8 @@ from katib_flow.engine import (
     stop_rules,
 )
 from katib_flow.exceptions import SpecError, StorageError
-from katib_flow.history import TrialState
-from katib_flow.store import ObservationRow, Store, TrialRow
+from katib_flow.history import TrialRecord, TrialState
+from katib_flow.store import ExperimentRow, ObservationRow, Store, TrialRow
 
 from .helpers import T0, complete, experiment
 
@@ -70,6 +72,34 @@ def test_reservation_respects_parallelism_budget_and_slots(store: Store) -> None
     assert reserve_trials(store, exp.id, [(1, 1)]) == [None]  # maxTrialCount 3 reached
     result = evaluate(store, exp.id)
     assert (result.completed, result.succeeded, result.reason) == (True, True, "ExperimentMaxTrialsReached")
+
+
+def test_claim_reserves_renders_and_starts_once_per_slot(store: Store) -> None:
+    exp = init_experiment(store, experiment(max_trials=2, parallel=1))
+    claim = claim_trial(store, exp.id, (0, 0), start=True)
+    assert claim.trial is not None and claim.rendered is not None and not claim.completed
+    assert claim.trial.state is TrialState.RUNNING and claim.trial.run_object == claim.rendered.run_object
+    assert claim.rendered.command.argv[1:3] == ["train.py", f"--lr={claim.trial.assignments['lr']}"]
+    again = claim_trial(store, exp.id, (0, 0), start=True)  # a restarted slot or a retried step
+    assert again.trial == claim.trial and again.rendered == claim.rendered
+    assert claim_trial(store, exp.id, (0, 1)).trial is None  # parallelTrialCount 1 holds it back
+    complete(store, claim.trial, [0.5])
+    finished = claim_trial(store, exp.id, (0, 0))
+    assert finished.trial is not None and finished.trial.state is TrialState.SUCCEEDED and finished.rendered is None
+    last = claim_trial(store, exp.id, (0, 1))
+    assert last.trial is not None and last.trial.state is TrialState.CREATED  # without start: Created
+    complete(store, last.trial, [0.4])
+    assert claim_trial(store, exp.id, (0, 2)) == Claim(None, None, True)
+
+
+def test_finishing_the_last_trial_completes_the_experiment_in_the_same_call(store: Store) -> None:
+    exp = init_experiment(store, experiment(max_trials=1, parallel=1, max_failed=1, goal=0.1))
+    (trial,) = reserve_trials(store, exp.id, [(0, 0)])
+    assert trial is not None
+    complete(store, trial, [0.05])
+    with store.session() as session:
+        row = session.get_one(ExperimentRow, exp.id)
+        assert row.completed and row.conditions[-1]["reason"] == "ExperimentGoalReached"
 
 
 def test_names_are_deterministic_for_a_seed(store: Store) -> None:
@@ -208,11 +238,7 @@ def test_early_stopping_rules_come_from_succeeded_trials(store: Store) -> None:
     assert rule.value == pytest.approx(0.5)
 
 
-def test_history_loads_with_one_query_per_table(store: Store) -> None:
-    exp = init_experiment(store, experiment(max_trials=30, parallel=30))
-    trials = [t for t in reserve_trials(store, exp.id, [(i, 0) for i in range(30)]) if t]
-    for t in trials:
-        complete(store, t, [0.3, 0.2])
+def _selects(store: Store, load: Callable[[], object]) -> int:
     statements: list[str] = []
 
     def count(*args: object) -> None:
@@ -220,12 +246,40 @@ def test_history_loads_with_one_query_per_table(store: Store) -> None:
 
     event.listen(store.engine, "before_cursor_execute", count)
     try:
-        with store.session() as session:
-            history = load_history(session, exp.id, "loss")
+        load()
     finally:
         event.remove(store.engine, "before_cursor_execute", count)
-    assert len(history) == 30 and all(h.objective_series == (0.3, 0.2) for h in history)
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+
+
+def test_history_loads_with_a_few_queries_and_decodes_finished_trials_once(store: Store) -> None:
+    exp = init_experiment(store, experiment(max_trials=30, parallel=30))
+    trials = [t for t in reserve_trials(store, exp.id, [(i, 0) for i in range(30)]) if t]
+    for t in trials:
+        complete(store, t, [0.3, 0.2])
+    loaded: list[list[TrialRecord]] = []
+
+    def load() -> None:
+        with store.session() as session:
+            loaded.append(load_history(session, exp.id, "loss"))
+
+    # ids and states, the rows not seen finished before, the objective's observations
+    assert _selects(store, load) == 3
+    assert _selects(store, load) == 2  # every trial had finished: nothing to decode again
+    assert loaded[0] == loaded[1]
+    assert len(loaded[0]) == 30 and all(h.objective_series == (0.3, 0.2) for h in loaded[0])
+
+
+def test_history_sees_a_trial_finish_after_it_was_loaded_running(store: Store) -> None:
+    exp = init_experiment(store, experiment(max_trials=3, parallel=2))
+    first, second = reserve_trials(store, exp.id, [(0, 0), (1, 0)])
+    assert first is not None and second is not None
+    with store.session() as session:
+        assert [h.state for h in load_history(session, exp.id)] == [TrialState.CREATED] * 2
+    complete(store, first, [0.4])
+    with store.session() as session:
+        history = load_history(session, exp.id)
+    assert [(h.state, h.objective) for h in history] == [(TrialState.SUCCEEDED, 0.4), (TrialState.CREATED, None)]
 
 
 def test_status_uses_katib_keys(store: Store) -> None:

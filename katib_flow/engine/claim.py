@@ -1,0 +1,52 @@
+"""Claiming a slot's trial: reserve it, render it and (optionally) start it in one transaction.
+
+This is the step both drivers take before running a trial: a local slot
+before starting the process, an Argo lane's ``suggest`` step before creating
+the run object. Asking again for the same slot returns the same trial, so a
+restarted slot or a retried step never creates a second one. When no trial is
+given, ``completed`` tells whether to stop asking (the experiment has ended)
+or to ask again later (parallelism or a hyperband rung holds it back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ..history import TrialState
+from ..spec.models import Experiment
+from ..store import Store
+from .evaluate import conclude
+from .render import RenderedTrial, render_row
+from .reserve import Slot, reserve_rows
+from .views import Trial, trial_view
+
+__all__ = ["Claim", "claim_trial"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    trial: Trial | None
+    rendered: RenderedTrial | None  # None when there is no trial or it has already finished
+    completed: bool
+
+
+def claim_trial(store: Store, experiment_id: int, slot: Slot, *, start: bool = False) -> Claim:
+    """The slot's trial, rendered, and marked Running with ``start``; see the module docstring."""
+
+    def run(session: Session) -> Claim:
+        row = store.lock_experiment(session, experiment_id)
+        (trial,) = reserve_rows(session, row, [slot])
+        if trial is None:
+            # An exhausted algorithm with nothing running ends the experiment here.
+            conclude(session, row)
+            return Claim(None, None, row.completed)
+        rendered = None
+        if TrialState(trial.state).is_active:
+            # Rendered before the new row is flushed: one INSERT, already Running with ``start``.
+            rendered = render_row(trial, Experiment.model_validate(row.spec), start=start)
+        session.flush()
+        return Claim(trial_view(trial), rendered, row.completed)
+
+    return store.transaction(run)
