@@ -64,10 +64,35 @@ def test_store_script_runs() -> None:
 
 def test_runner_overhead_script_runs() -> None:
     result = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "bench" / "runner_overhead.py"), "--trials", "4", "--parallel", "1"],
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "bench" / "runner_overhead.py"),
+            "--trials",
+            "4",
+            "--parallel",
+            "1",
+            "--rounds",
+            "1",
+        ],
         capture_output=True,
         text=True,
         check=True,
         timeout=300,
     )
     assert [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| 1 ")] == ["1"]
+
+
+def test_quality_script_runs_quick_and_prints_every_table() -> None:
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "quality.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    out = result.stdout
+    for heading in ("Median log10 simple regret after 12 trials", "Average rank", "Targets", "Parallelism 4"):
+        assert heading in out
+    regret_rows = [line for line in out.split("### Average rank")[0].splitlines() if line.startswith("| katib-flow/")]
+    assert len(regret_rows) == 12  # 6 algorithms (no GP in --quick) at parallelism 1 and 4
+    assert "| katib-flow/tpe/p1 vs optuna-tpe (its own library) |" in out

@@ -1,0 +1,288 @@
+"""Optimization quality: katib-flow's algorithms side by side with Optuna, hyperopt and scikit-optimize.
+
+    python bench/quality.py                       # every problem and contender, 10 seeds
+    python bench/quality.py --seeds 20            # 20 seeds
+    python bench/quality.py --jobs 2 --problems branin mixed --contenders katib-flow/tpe/p1 optuna-tpe
+    python bench/quality.py --report-only         # tables from the runs already stored
+    python bench/quality.py --quick               # a one-minute smoke run (CI checks that it runs)
+
+Runs are appended to a JSON-lines file (``--results``, default
+bench/quality-runs.jsonl) as they finish; a run already there is not repeated,
+so an interrupted or partial benchmark is continued by running the same command
+again, and more seeds can be added later. The report covers whatever is stored.
+See bench/quality_problems.py (problems) and bench/quality_contenders.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import math
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from quality_contenders import KATIB_ALGORITHMS, OWN_LIBRARY, contender_names, run
+from quality_problems import SYNTHETIC, Problem, all_problems
+from quality_stats import average_ranks, best_so_far, holm, less_p, log_regret, median, score
+
+DEFAULT_RESULTS = Path(__file__).resolve().parent / "quality-runs.jsonl"
+CHECKPOINTS = (25, 50, 100)
+MODEL_BASED = ("tpe", "multivariate-tpe", "cmaes", "bayesianoptimization")
+
+
+@dataclass(frozen=True)
+class Run:
+    problem: str
+    contender: str
+    seed: int
+    budget: int
+    values: list[float]
+    duplicates: int
+    seconds: float
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        return (self.problem, self.contender, self.seed, self.budget)
+
+
+def _problems(patterns: list[str] | None, quick: bool) -> list[Problem]:
+    problems = all_problems()
+    if quick:
+        problems = [replace(p, budget=12) for p in problems if p.name in ("branin", "mixed")]
+    if patterns:
+        problems = [p for p in problems if any(fnmatch.fnmatch(p.name, pat) or p.family == pat for pat in patterns)]
+    return problems
+
+
+def _one(problem_name: str, budget: int, contender: str, seed: int) -> Run:
+    (problem,) = [replace(p, budget=budget) for p in all_problems() if p.name == problem_name]
+    started = time.perf_counter()
+    trace = run(contender, problem, seed)
+    return Run(problem_name, contender, seed, budget, trace.values, trace.duplicates, time.perf_counter() - started)
+
+
+def load_runs(path: Path) -> dict[tuple[str, str, int, int], Run]:
+    runs: dict[tuple[str, str, int, int], Run] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                r = Run(**json.loads(line))
+                runs[r.key] = r
+    return runs
+
+
+def execute(problems: list[Problem], contenders: list[str], seeds: int, jobs: int, path: Path) -> None:
+    done = load_runs(path)
+    todo = [
+        (p.name, p.budget, contender, seed)
+        for seed in range(seeds)
+        for p in problems
+        for contender in contenders
+        if (p.name, contender, seed, p.budget) not in done
+    ]
+    print(f"{len(todo)} runs to do ({len(done)} stored in {path})", file=sys.stderr)
+    with ProcessPoolExecutor(jobs) as pool, path.open("a") as out:
+        futures = [pool.submit(_one, *task) for task in todo]
+        for i, future in enumerate(as_completed(futures), 1):
+            r = future.result()
+            out.write(json.dumps(r.__dict__) + "\n")
+            out.flush()
+            print(f"[{i}/{len(todo)}] {r.problem} {r.contender} seed {r.seed}: {r.seconds:.1f} s", file=sys.stderr)
+
+
+# ---- the report ---------------------------------------------------------------------------------
+
+
+def _by_problem(
+    runs: dict[tuple[str, str, int, int], Run], problem: Problem, contenders: list[str], budget: int
+) -> dict[str, list[float]]:
+    """Per contender, the best value within ``budget`` of each seed's run."""
+    out: dict[str, list[float]] = {}
+    for r in runs.values():
+        if r.problem == problem.name and r.budget == problem.budget and r.contender in contenders:
+            out.setdefault(r.contender, []).append(best_so_far(r.values, budget))
+    return out
+
+
+def _fmt(x: float, digits: int = 2) -> str:
+    return "-" if math.isnan(x) else f"{x:.{digits}f}"
+
+
+def report(problems: list[Problem], contenders: list[str], runs: dict[tuple[str, str, int, int], Run]) -> Iterator[str]:
+    known = [p for p in problems if p.optimum is not None]
+    sklearn = [p for p in problems if p.optimum is None]
+    seeds = sorted({r.seed for r in runs.values()})
+    yield f"Machine: {platform.machine()}, {platform.python_version()}; seeds stored: {len(seeds)}"
+    yield ""
+
+    # Median log10 simple regret at each checkpoint.
+    regret: dict[int, dict[str, dict[str, float]]] = {}
+    samples: dict[int, dict[str, dict[str, list[float]]]] = {}
+    for budget in sorted({*CHECKPOINTS, *(p.budget for p in known)}):
+        for p in known:
+            if budget > p.budget:
+                continue
+            assert p.optimum is not None
+            per = {
+                n: [log_regret(b, p.optimum) for b in v] for n, v in _by_problem(runs, p, contenders, budget).items()
+            }
+            samples.setdefault(budget, {})[p.name] = per
+            regret.setdefault(budget, {})[p.name] = {n: median(v) for n, v in per.items()}
+    final = max(regret)
+    yield f"### Median log10 simple regret after {final} trials (lower is better; -8 = optimum found)"
+    yield ""
+    names = [p.name for p in known if p.name in regret[final]]
+    yield "| contender | " + " | ".join(names) + " |"
+    yield "| --- |" + " ---: |" * len(names)
+    for c in contenders:
+        cells = [_fmt(regret[final][n].get(c, math.nan)) for n in names]
+        yield f"| {c} | " + " | ".join(cells) + " |"
+    yield ""
+
+    yield "### Average rank by median regret (problems with a known optimum; 1 = best)"
+    yield ""
+    ranks = {b: average_ranks(regret[b]) for b in regret}
+    yield "| contender | " + " | ".join(f"{b} trials" for b in ranks) + " |"
+    yield "| --- |" + " ---: |" * len(ranks)
+    for c in sorted(contenders, key=lambda c: ranks[final].get(c, math.inf)):
+        yield f"| {c} | " + " | ".join(_fmt(ranks[b].get(c, math.nan)) for b in ranks) + " |"
+    yield ""
+
+    if sklearn:
+        yield from _sklearn_table(sklearn, contenders, runs)
+    yield from _targets(known, contenders, runs, samples, regret)
+
+
+def _sklearn_table(
+    problems: list[Problem], contenders: list[str], runs: dict[tuple[str, str, int, int], Run]
+) -> Iterator[str]:
+    yield "### scikit-learn tasks: median best 3-fold CV error after 50 trials, and score"
+    yield ""
+    yield "Score: 0 = random search's median result (katib-flow random, p1), 100 = the best error any run reached."
+    yield ""
+    yield "| contender | " + " | ".join(f"{p.name} error | score" for p in problems) + " |"
+    yield "| --- |" + " ---: | ---: |" * len(problems)
+    cells: dict[str, list[str]] = {c: [] for c in contenders}
+    for p in problems:
+        per = _by_problem(runs, p, contenders, p.budget)
+        best_ever = min((min(v) for v in per.values() if v), default=math.nan)
+        random_median = median(per.get("katib-flow/random/p1", []))
+        for c in contenders:
+            m = median(per.get(c, []))
+            cells[c] += [_fmt(m, 4), _fmt(score(m, random_median, best_ever), 0) if not math.isnan(m) else "-"]
+    for c in contenders:
+        yield f"| {c} | " + " | ".join(cells[c]) + " |"
+    yield ""
+
+
+def _targets(
+    known: list[Problem],
+    contenders: list[str],
+    runs: dict[tuple[str, str, int, int], Run],
+    samples: dict[int, dict[str, dict[str, list[float]]]],
+    regret: dict[int, dict[str, dict[str, float]]],
+) -> Iterator[str]:
+    final = max(samples)
+    yield "### Targets"
+    yield ""
+    yield "One-sided Mann-Whitney tests on log10 regret across seeds after the final budget, Holm-corrected over"
+    yield "the problems of each comparison (family-wise alpha 0.05)."
+    yield ""
+    yield "| comparison | significantly better | no significant difference | significantly worse |"
+    yield "| --- | ---: | ---: | ---: |"
+    for algo, library in OWN_LIBRARY.items():
+        ours = f"katib-flow/{algo}/p1"
+        if ours in contenders and library in contenders:
+            yield _comparison_row(f"{ours} vs {library} (its own library)", ours, library, known, samples[final])
+    synthetic = [p for p in known if p.family == SYNTHETIC]
+    for algo in MODEL_BASED:
+        ours = f"katib-flow/{algo}/p1"
+        if ours in contenders and "katib-flow/random/p1" in contenders:
+            row = _comparison_row(
+                f"{ours} vs katib-flow random (7 synthetic)", ours, "katib-flow/random/p1", synthetic, samples[final]
+            )
+            yield row
+    yield ""
+    yield "Parallelism 4 against 1: duplicates within a batch, and the largest loss in median log10 regret (decades)."
+    yield ""
+    yield "| algorithm | duplicate points | largest loss, decades (problem) |"
+    yield "| --- | ---: | --- |"
+    for algo in KATIB_ALGORITHMS:
+        p1, p4 = f"katib-flow/{algo}/p1", f"katib-flow/{algo}/p4"
+        if p1 not in contenders or p4 not in contenders:
+            continue
+        dups = sum(r.duplicates for r in runs.values() if r.contender == p4)
+        losses = {
+            name: by[p4] - by[p1]
+            for name, by in regret[final].items()
+            if p1 in by and p4 in by and not math.isnan(by[p1] + by[p4])
+        }
+        worst = max(losses.items(), key=lambda kv: kv[1], default=("-", math.nan))
+        yield f"| {algo} | {dups} | {_fmt(worst[1])} ({worst[0]}) |"
+    yield ""
+
+
+def _comparison_row(
+    label: str, ours: str, other: str, problems: list[Problem], samples: dict[str, dict[str, list[float]]]
+) -> str:
+    better = {
+        p.name: less_p(samples[p.name].get(ours, []), samples[p.name].get(other, []))
+        for p in problems
+        if p.name in samples
+    }
+    worse = {
+        p.name: less_p(samples[p.name].get(other, []), samples[p.name].get(ours, []))
+        for p in problems
+        if p.name in samples
+    }
+    b, w = holm(better), holm(worse)
+    n_better, n_worse = sum(b.values()), sum(w.values())
+    worse_names = ", ".join(k for k, v in w.items() if v)
+    worse_cell = f"{n_worse} ({worse_names})" if worse_names else str(n_worse)
+    return f"| {label} | {n_better} | {len(better) - n_better - n_worse} | {worse_cell} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seeds", type=int, default=10, help="seeds per problem and contender (default 10; 20 for the full protocol)"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument(
+        "--problems", nargs="+", help="problem names, globs or families (synthetic, bbob, sklearn, mixed)"
+    )
+    parser.add_argument("--contenders", nargs="+", help="contender names or globs, e.g. 'katib-flow/*/p1' optuna-tpe")
+    parser.add_argument(
+        "--results", type=Path, help=f"runs file (default {DEFAULT_RESULTS.name}; --quick: a temporary one)"
+    )
+    parser.add_argument("--report-only", action="store_true", help="print the tables of the stored runs only")
+    parser.add_argument("--quick", action="store_true", help="2 problems, 12 trials, 2 seeds, no GP: a smoke run")
+    args = parser.parse_args()
+    problems = _problems(args.problems, args.quick)
+    contenders = contender_names()
+    if args.quick:
+        contenders = [c for c in contenders if "bayesianoptimization" not in c and "skopt" not in c]
+        args.seeds = min(args.seeds, 2)
+    if args.contenders:
+        contenders = [c for c in contenders if any(fnmatch.fnmatch(c, pat) for pat in args.contenders)]
+    with tempfile.TemporaryDirectory() as tmp:
+        results = args.results or (Path(tmp) / "runs.jsonl" if args.quick else DEFAULT_RESULTS)
+        if not args.report_only:
+            execute(problems, contenders, args.seeds, args.jobs, results)
+        runs = {k: r for k, r in load_runs(results).items() if k[2] < args.seeds or args.report_only}
+    for line in report(problems, contenders, runs):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""The contenders of ``bench/quality.py``: katib-flow's algorithms and the reference libraries used directly.
+
+Every contender returns the objective values in evaluation order (a "trace").
+katib-flow's algorithms run through the path the local runner and the Argo
+steps use: a new suggester per call, built from the stored history
+(``create_suggester(...).suggest(history, n)``), nothing kept between calls.
+With parallelism p each call asks for p trials and all p are evaluated before
+the next call (a synchronous batch; the runner's slots refill one at a time,
+which gives the algorithm more information, not less).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from quality_problems import Point, Problem, Value, decode
+
+from katib_flow import algorithm, search
+from katib_flow.algorithms import create_suggester
+from katib_flow.dsl import SearchParameter
+from katib_flow.history import TrialRecord, TrialState
+from katib_flow.space import SearchSpace
+from katib_flow.spec import ExperimentSpec
+from katib_flow.spec import constants as c
+
+KATIB_ALGORITHMS = ("random", "grid", "sobol", "tpe", "multivariate-tpe", "cmaes", "bayesianoptimization")
+REFERENCES = (
+    "optuna-tpe",
+    "optuna-multivariate-tpe",
+    "optuna-cmaes",
+    "hyperopt-tpe",
+    "skopt-gp_minimize",
+    "random-uniform",
+)
+# Which reference is each katib-flow algorithm's own library (the "within seed noise" target).
+OWN_LIBRARY = {
+    "tpe": "optuna-tpe",
+    "multivariate-tpe": "optuna-multivariate-tpe",
+    "cmaes": "optuna-cmaes",
+    "bayesianoptimization": "skopt-gp_minimize",
+    "random": "random-uniform",
+}
+
+
+@dataclass(frozen=True)
+class Trace:
+    values: list[float]
+    duplicates: int = 0  # points proposed twice within one batch
+
+
+def contender_names(parallelism: tuple[int, ...] = (1, 4)) -> list[str]:
+    return [f"katib-flow/{a}/p{p}" for p in parallelism for a in KATIB_ALGORITHMS] + list(REFERENCES)
+
+
+def run(contender: str, problem: Problem, seed: int) -> Trace:
+    if contender.startswith("katib-flow/"):
+        _, name, p = contender.split("/")
+        return run_katib(name, problem, seed, int(p[1:]))
+    return _REFERENCE[contender](problem, seed)
+
+
+# ---- katib-flow ---------------------------------------------------------------------------------
+
+
+def _space(params: dict[str, SearchParameter]) -> SearchSpace:
+    return SearchSpace.from_spec(ExperimentSpec(parameters=[p.to_spec(name) for name, p in params.items()]))
+
+
+def grid_params(params: dict[str, SearchParameter], budget: int) -> dict[str, SearchParameter]:
+    """The space with steps, about ``budget`` points in all: Katib's grid needs a step on every double.
+
+    Steps are linear even for log-scaled parameters, as Katib's grid has no log steps.
+    """
+    numeric = [n for n, p in params.items() if p.parameter_type in (c.PARAM_DOUBLE, c.PARAM_INT)]
+    choices = math.prod(len(p.values or ()) for n, p in params.items() if n not in numeric)
+    per_dim = max(2, math.floor((budget / choices) ** (1 / max(1, len(numeric))) + 1e-9))
+    out = dict(params)
+    for name in numeric:
+        p = params[name]
+        low, high = float(p.min or 0), float(p.max or 0)
+        if p.parameter_type == c.PARAM_INT:
+            out[name] = search.int(int(low), int(high), max(1, int(high - low) // (per_dim - 1)))
+        else:
+            # Rounded down, so that float error cannot drop the last grid point.
+            out[name] = search.double(low, high, math.floor((high - low) / (per_dim - 1) * 1e9) / 1e9)
+    return out
+
+
+def run_katib(name: str, problem: Problem, seed: int, parallel: int) -> Trace:
+    params = grid_params(problem.params, problem.budget) if name == "grid" else problem.params
+    space = _space(params)
+    settings = algorithm(name, random_state=seed).to_spec().algorithm_settings
+    history: list[TrialRecord] = []
+    duplicates = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        while len(history) < problem.budget:
+            wanted = min(parallel, problem.budget - len(history))
+            proposals = create_suggester(name, space, "minimize", settings, seed=seed).suggest(history, wanted)
+            if not proposals:
+                break  # grid exhausted
+            keys = [tuple(sorted(p.assignments.items())) for p in proposals]
+            duplicates += len(keys) - len(set(keys))
+            for proposal in proposals:
+                point = {n: decode(params[n], v) for n, v in proposal.assignments.items()}
+                value = problem.evaluate(point)
+                history.append(
+                    TrialRecord(
+                        f"t{len(history)}", proposal.assignments, TrialState.SUCCEEDED, value, (), proposal.data
+                    )
+                )
+    return Trace([t.objective for t in history if t.objective is not None], duplicates)
+
+
+# ---- reference libraries, used directly in-process ----------------------------------------------
+
+
+def _is_log(p: SearchParameter) -> bool:
+    return p.distribution == c.DIST_LOG_UNIFORM
+
+
+def _optuna(make_sampler: Callable[[int], Any]) -> Callable[[Problem, int], Trace]:
+    def run_optuna(problem: Problem, seed: int) -> Trace:
+        import optuna
+        from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        dists: dict[str, BaseDistribution] = {}
+        for n, p in problem.params.items():
+            if p.parameter_type == c.PARAM_DOUBLE:
+                dists[n] = FloatDistribution(float(p.min or 0), float(p.max or 0), log=_is_log(p))
+            elif p.parameter_type == c.PARAM_INT:
+                dists[n] = IntDistribution(int(p.min or 0), int(p.max or 0))
+            else:
+                dists[n] = CategoricalDistribution(list(p.values or ()))
+        study = optuna.create_study(sampler=make_sampler(seed))
+        values = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(problem.budget):
+                trial = study.ask(dists)
+                value = problem.evaluate({n: decode(problem.params[n], str(v)) for n, v in trial.params.items()})
+                study.tell(trial, value)
+                values.append(value)
+        return Trace(values)
+
+    return run_optuna
+
+
+def _tpe(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def _multivariate_tpe(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+
+
+def _cmaes(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+
+
+def _hyperopt(problem: Problem, seed: int) -> Trace:
+    from hyperopt import STATUS_OK, fmin, hp, tpe
+
+    space: dict[str, Any] = {}
+    for n, p in problem.params.items():
+        low, high = float(p.min or 0), float(p.max or 0)
+        if p.parameter_type == c.PARAM_DOUBLE:
+            space[n] = hp.loguniform(n, math.log(low), math.log(high)) if _is_log(p) else hp.uniform(n, low, high)
+        elif p.parameter_type == c.PARAM_INT:
+            space[n] = hp.uniformint(n, low, high)
+        else:
+            space[n] = hp.choice(n, list(p.values or ()))
+    values: list[float] = []
+
+    def objective(point: dict[str, Any]) -> dict[str, Any]:
+        value = problem.evaluate({n: decode(problem.params[n], _text(v)) for n, v in point.items()})
+        values.append(value)
+        return {"loss": value, "status": STATUS_OK}
+
+    fmin(
+        objective,
+        space,
+        algo=tpe.suggest,
+        max_evals=problem.budget,
+        rstate=np.random.default_rng(seed),
+        show_progressbar=False,
+    )
+    return Trace(values)
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _skopt(problem: Problem, seed: int) -> Trace:
+    from skopt import gp_minimize
+    from skopt.space import Categorical, Integer, Real
+
+    names = list(problem.params)
+    dims: list[Any] = []
+    for p in problem.params.values():
+        if p.parameter_type == c.PARAM_DOUBLE:
+            dims.append(Real(float(p.min or 0), float(p.max or 0), prior="log-uniform" if _is_log(p) else "uniform"))
+        elif p.parameter_type == c.PARAM_INT:
+            dims.append(Integer(int(p.min or 0), int(p.max or 0)))
+        else:
+            dims.append(Categorical(list(p.values or ())))
+    values: list[float] = []
+
+    def objective(x: list[Any]) -> float:
+        value = problem.evaluate({n: decode(problem.params[n], _text(v)) for n, v in zip(names, x, strict=True)})
+        values.append(value)
+        return value
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gp_minimize(objective, dims, n_calls=problem.budget, random_state=seed)
+    return Trace(values)
+
+
+def _uniform(problem: Problem, seed: int) -> Trace:
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(problem.budget):
+        point: dict[str, Value] = {}
+        for n, p in problem.params.items():
+            if p.parameter_type == c.PARAM_DOUBLE:
+                low, high = float(p.min or 0), float(p.max or 0)
+                u = float(rng.random())
+                point[n] = math.exp(math.log(low) + u * math.log(high / low)) if _is_log(p) else low + u * (high - low)
+            elif p.parameter_type == c.PARAM_INT:
+                point[n] = int(rng.integers(int(p.min or 0), int(p.max or 0) + 1))
+            else:
+                choice = str(rng.choice(list(p.values or ())))
+                point[n] = decode(p, choice)
+        values.append(problem.evaluate(point))
+    return Trace(values)
+
+
+_REFERENCE: dict[str, Callable[[Problem, int], Trace]] = {
+    "optuna-tpe": _optuna(_tpe),
+    "optuna-multivariate-tpe": _optuna(_multivariate_tpe),
+    "optuna-cmaes": _optuna(_cmaes),
+    "hyperopt-tpe": _hyperopt,
+    "skopt-gp_minimize": _skopt,
+    "random-uniform": _uniform,
+}
+
+__all__ = ["KATIB_ALGORITHMS", "OWN_LIBRARY", "REFERENCES", "Point", "Trace", "contender_names", "run"]

@@ -1,0 +1,65 @@
+"""Statistics of ``bench/quality.py``: regret, ranks, Mann-Whitney tests with Holm's correction."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+
+from scipy.stats import mannwhitneyu, rankdata
+
+REGRET_FLOOR = 1e-8  # below this a run counts as having found the optimum (log10 regret -8)
+
+
+def best_so_far(values: Sequence[float], budget: int) -> float:
+    """The best value among the first ``budget`` evaluations (a grid may stop early: its best so far)."""
+    return min(values[:budget]) if values else math.inf
+
+
+def log_regret(best: float, optimum: float) -> float:
+    return math.log10(max(best - optimum, REGRET_FLOOR))
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def holm(p_values: Mapping[str, float], alpha: float = 0.05) -> dict[str, bool]:
+    """Which hypotheses Holm's step-down procedure rejects at family-wise level ``alpha``."""
+    ordered = sorted(p_values.items(), key=lambda kv: kv[1])
+    rejected: dict[str, bool] = dict.fromkeys(p_values, False)
+    m = len(ordered)
+    for i, (key, p) in enumerate(ordered):
+        if p > alpha / (m - i):
+            break
+        rejected[key] = True
+    return rejected
+
+
+def less_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """One-sided Mann-Whitney p-value for "values of ``a`` tend to be smaller than those of ``b``"."""
+    if len(a) < 2 or len(b) < 2:
+        return 1.0
+    if set(a) == set(b) and len(set(a)) == 1:
+        return 1.0  # identical constant samples: no evidence either way
+    return float(mannwhitneyu(a, b, alternative="less").pvalue)
+
+
+def average_ranks(medians: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Average over problems of each contender's rank by median (1 = best; ties share the mean rank).
+
+    ``medians[problem][contender]``; a contender missing on a problem is left out of that problem.
+    """
+    totals: dict[str, list[float]] = {}
+    for by_contender in medians.values():
+        names = [n for n, v in by_contender.items() if not math.isnan(v)]
+        for name, rank in zip(names, rankdata([by_contender[n] for n in names]), strict=True):
+            totals.setdefault(name, []).append(float(rank))
+    return {name: statistics.fmean(ranks) for name, ranks in totals.items()}
+
+
+def score(best: float, random_median: float, best_ever: float) -> float:
+    """0 = random search's median result, 100 = the best value any contender ever reached."""
+    if random_median == best_ever:
+        return 100.0 if best <= best_ever else 0.0
+    return 100 * (random_median - best) / (random_median - best_ever)

@@ -1,0 +1,89 @@
+"""The quality benchmark's own parts: problems evaluate to their known optima, statistics are right."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pytest
+
+from .conftest import PROJECT_ROOT
+
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+
+from quality_contenders import grid_params, run
+from quality_problems import Problem, all_problems, mixed_problem, synthetic_problems
+from quality_stats import average_ranks, holm, less_p, log_regret, score
+
+# Known minimisers of the synthetic functions (from the literature) and of the mixed problem.
+ARGMIN = {
+    "branin": [math.pi, 2.275],
+    "hartmann3": [0.114614, 0.555649, 0.852547],
+    "hartmann6": [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573],
+    "rosenbrock4": [1.0] * 4,
+    "ackley5": [0.0] * 5,
+    "levy5": [1.0] * 5,
+    "styblinski-tang5": [-2.903534] * 5,
+}
+
+
+@pytest.mark.parametrize("problem", synthetic_problems(), ids=lambda p: p.name)
+def test_synthetic_functions_reach_their_stated_optimum_at_the_known_minimiser(problem: Problem) -> None:
+    assert problem.optimum is not None
+    value = problem.evaluate({f"x{i}": x for i, x in enumerate(ARGMIN[problem.name])})
+    assert value == pytest.approx(problem.optimum, abs=1e-4)
+    # and the optimum is a minimum: a nearby point is worse
+    assert problem.evaluate({f"x{i}": x + 0.05 for i, x in enumerate(ARGMIN[problem.name])}) > problem.optimum
+
+
+def test_mixed_problem_optimum() -> None:
+    best: dict[str, float | int | str] = {"lr": 10**-2.5, "dropout": 0.3, "layers": 5, "batch": 64.0}
+    best["optimizer"] = "adam"
+    assert mixed_problem().evaluate(best) == pytest.approx(0.0)
+
+
+def test_bbob_problems_state_ioh_optima_and_never_beat_them() -> None:
+    bbob = [p for p in all_problems() if p.family == "bbob"]
+    assert len(bbob) == 12
+    for p in bbob:
+        assert p.optimum is not None
+        assert p.evaluate({f"x{i}": 0.0 for i in range(5)}) >= p.optimum
+
+
+def test_grid_space_has_about_budget_points_with_linear_steps() -> None:
+    branin = synthetic_problems()[0]
+    grid = grid_params(branin.params, 100)
+    assert (grid["x0"].min, grid["x0"].max, grid["x1"].step) == ("-5.0", "10.0", "1.666666666")
+    trace = run("katib-flow/grid/p1", branin, 0)
+    assert len(trace.values) == 100  # 10 x 10 points
+
+
+def test_contenders_spend_exactly_the_budget() -> None:
+    mixed = mixed_problem()
+    small = Problem(mixed.name, mixed.family, mixed.params, mixed.evaluate, mixed.optimum, budget=6)
+    for contender in ("katib-flow/tpe/p4", "optuna-cmaes", "hyperopt-tpe", "random-uniform"):
+        assert len(run(contender, small, 0).values) == 6
+
+
+def test_holm_steps_down_and_stops_at_the_first_non_rejection() -> None:
+    # m = 3: thresholds 0.05/3, 0.05/2, 0.05/1
+    assert holm({"a": 0.01, "b": 0.02, "c": 0.04}) == {"a": True, "b": True, "c": True}
+    assert holm({"a": 0.01, "b": 0.06, "c": 0.001}) == {"a": True, "b": False, "c": True}
+    assert holm({"a": 0.02, "b": 0.02, "c": 0.001}) == {"a": True, "b": True, "c": True}
+    assert holm({"a": 0.03, "b": 0.02, "c": 0.02}) == {"a": False, "b": False, "c": False}  # 0.02 > 0.05 / 3
+
+
+def test_one_sided_mann_whitney_direction() -> None:
+    low, high = [0.1, 0.2, 0.3, 0.4, 0.5], [1.1, 1.2, 1.3, 1.4, 1.5]
+    assert less_p(low, high) < 0.01
+    assert less_p(high, low) > 0.99
+    assert less_p([1.0] * 5, [1.0] * 5) == 1.0
+
+
+def test_ranks_regret_and_score() -> None:
+    ranks = average_ranks({"p": {"a": 1.0, "b": 2.0, "c": 2.0}, "q": {"a": 3.0, "b": 1.0, "c": math.nan}})
+    assert ranks == {"a": 1.5, "b": 1.75, "c": 2.5}  # ties share 2.5; c is left out of q
+    assert log_regret(1.001, 1.0) == pytest.approx(-3)
+    assert log_regret(1.0, 1.0) == -8
+    assert score(0.5, random_median=0.5, best_ever=0.1) == 0
+    assert score(0.1, random_median=0.5, best_ever=0.1) == 100
