@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..history import TrialState
@@ -35,6 +35,14 @@ _LISTS = {
     TrialState.RUNNING: ("runningTrialList", "trialsRunning"),
     TrialState.CREATED: ("pendingTrialList", "trialsPending"),
 }
+
+
+_T = TrialRow.__table__
+_TALLY = (
+    select(_T.c.state, func.count(), func.min(_T.c.objective), func.max(_T.c.objective))
+    .where(_T.c.experiment_id == bindparam("experiment_id"))
+    .group_by(_T.c.state)
+)
 
 
 @dataclass(frozen=True)
@@ -121,11 +129,7 @@ def _tally(session: Session, row: ExperimentRow, spec: ExperimentSpec) -> tuple[
     maximize = objective is not None and objective.type == c.OBJECTIVE_MAXIMIZE
     counts: dict[TrialState, int] = {}
     values: list[float] = []
-    for state, count, low, high in session.execute(
-        select(TrialRow.state, func.count(), func.min(TrialRow.objective), func.max(TrialRow.objective))
-        .where(TrialRow.experiment_id == row.id)
-        .group_by(TrialRow.state)
-    ).all():
+    for state, count, low, high in session.connection().execute(_TALLY, {"experiment_id": row.id}).all():
         counts[TrialState(state)] = count
         best = high if maximize else low
         if TrialState(state).has_objective and best is not None:

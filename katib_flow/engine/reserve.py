@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..algorithms import create_suggester
@@ -26,6 +26,12 @@ from .views import Trial, current_stop_rules, load_history, trial_view
 __all__ = ["Slot", "reserve_in", "reserve_rows", "reserve_trials", "trial_name"]
 
 Slot = tuple[int, int]
+
+_SLOT = select(TrialRow).where(
+    TrialRow.experiment_id == bindparam("experiment_id"),
+    TrialRow.lane == bindparam("lane"),
+    TrialRow.iteration == bindparam("iteration"),
+)
 
 
 def trial_name(experiment: str, seed: int, seq: int, taken: set[str] | frozenset[str] = frozenset()) -> str:
@@ -58,13 +64,11 @@ def reserve_rows(session: Session, row: ExperimentRow, slots: Sequence[Slot]) ->
     """The trial rows of ``slots``, new ones added to the session but not flushed yet."""
     if not slots:
         return []
-    taken = session.execute(
-        select(TrialRow).where(
-            TrialRow.experiment_id == row.id,
-            or_(*(and_(TrialRow.lane == lane, TrialRow.iteration == iteration) for lane, iteration in slots)),
-        )
-    ).scalars()
-    result: dict[Slot, TrialRow] = {(t.lane, t.iteration): t for t in taken}
+    result: dict[Slot, TrialRow] = {}
+    for lane, iteration in dict.fromkeys(slots):
+        taken = session.execute(_SLOT, {"experiment_id": row.id, "lane": lane, "iteration": iteration}).scalar()
+        if taken is not None:
+            result[(lane, iteration)] = taken
     pending = [slot for slot in dict.fromkeys(slots) if slot not in result]
     if pending and not row.completed and not row.algorithm_state.get("exhausted"):
         # The history is only read when a new trial may be created (a retried step skips it).

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,21 @@ class Outcome(str, Enum):
 
 _FINAL = {s.value for s in TrialState if not s.is_active}
 
+_O = ObservationRow.__table__
+_TRIAL = select(TrialRow).where(
+    TrialRow.experiment_id == bindparam("experiment_id"), TrialRow.name == bindparam("name")
+)
+_LAST_SEQ = select(func.max(_O.c.seq)).where(
+    _O.c.experiment_id == bindparam("experiment_id"),
+    _O.c.trial_name == bindparam("name"),
+    _O.c.source == bindparam("source"),
+)
+_OBSERVATIONS = (
+    select(_O.c.metric_name, _O.c.value, _O.c.time, _O.c.step)
+    .where(_O.c.experiment_id == bindparam("experiment_id"), _O.c.trial_name == bindparam("name"))
+    .order_by(_O.c.time, _O.c.id)
+)
+
 
 @dataclass(frozen=True)
 class LoadedTrial:
@@ -42,9 +57,7 @@ class LoadedTrial:
 
 
 def _trial_row(session: Session, experiment_id: int, name: str) -> TrialRow:
-    row = session.execute(
-        select(TrialRow).where(TrialRow.experiment_id == experiment_id, TrialRow.name == name)
-    ).scalar_one_or_none()
+    row = session.execute(_TRIAL, {"experiment_id": experiment_id, "name": name}).scalar_one_or_none()
     if row is None:
         raise StorageError(f"no trial named {name!r} in experiment {experiment_id}")
     return row
@@ -108,13 +121,11 @@ def _insert_observations(
     source: str,
     first_seq: int | None,
 ) -> int:
-    stored = session.execute(
-        select(func.max(ObservationRow.seq)).where(
-            ObservationRow.experiment_id == experiment_id,
-            ObservationRow.trial_name == name,
-            ObservationRow.source == source,
-        )
-    ).scalar_one()
+    stored = (
+        session.connection()
+        .execute(_LAST_SEQ, {"experiment_id": experiment_id, "name": name, "source": source})
+        .scalar_one()
+    )
     next_free = -1 if stored is None else stored
     start = next_free + 1 if first_seq is None else first_seq
     rows = [
@@ -168,11 +179,7 @@ def finish_trial(
         metric_names = [objective.objective_metric_name, *(objective.additional_metric_names or [])]
         stored = [
             Observation(*columns)
-            for columns in session.execute(
-                select(ObservationRow.metric_name, ObservationRow.value, ObservationRow.time, ObservationRow.step)
-                .where(ObservationRow.experiment_id == experiment_id, ObservationRow.trial_name == name)
-                .order_by(ObservationRow.time, ObservationRow.id)
-            ).all()
+            for columns in session.connection().execute(_OBSERVATIONS, {"experiment_id": experiment_id, "name": name})
         ]
         summaries = summarize(stored, metric_names)
         strategies = {s.name: s.value for s in objective.metric_strategies or [] if s.name and s.value}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..earlystopping.base import StopRule
@@ -114,6 +114,22 @@ def current_stop_rules(session: Session, experiment_id: int, experiment: Experim
     return stopper.rules(load_history(session, experiment_id, objective.objective_metric_name))
 
 
+_T, _O = TrialRow.__table__, ObservationRow.__table__
+_REST = (
+    select(_T.c.seq, _T.c.state)
+    .where(_T.c.experiment_id == bindparam("experiment_id"), _T.c.seq >= bindparam("start"))
+    .order_by(_T.c.seq)
+)
+_ROWS = select(_T.c.seq, _T.c.name, _T.c.assignments, _T.c.state, _T.c.objective, _T.c.data).where(
+    _T.c.experiment_id == bindparam("experiment_id"), _T.c.seq.in_(bindparam("seqs", expanding=True))
+)
+_SERIES = (
+    select(_O.c.trial_name, _O.c.value)
+    .where(_O.c.experiment_id == bindparam("experiment_id"), _O.c.metric_name == bindparam("metric"))
+    .order_by(_O.c.time, _O.c.id)
+)
+
+
 @dataclass
 class _Finished:
     """The finished trials of one experiment: ``prefix`` holds seq 0..n-1 (all finished), ``later`` the others."""
@@ -133,19 +149,15 @@ def load_history(session: Session, experiment_id: int, objective_metric: str | N
     """Every trial in creation order; with ``objective_metric``, each trial's reported series of it."""
     known = _FINISHED.setdefault(session.get_bind().engine, {}).setdefault(experiment_id, _Finished())
     start = len(known.prefix)
-    rest = session.execute(
-        select(TrialRow.seq, TrialRow.state)
-        .where(TrialRow.experiment_id == experiment_id, TrialRow.seq >= start)
-        .order_by(TrialRow.seq)
-    ).all()
+    conn = session.connection()
+    rest = conn.execute(_REST, {"experiment_id": experiment_id, "start": start}).all()
     missing = [seq for seq, _ in rest if seq not in known.later]
     # Plain column tuples, not ORM objects: loading 10,000 trials is dominated by per-row overhead.
     loaded: dict[int, TrialRecord] = {}
     for chunk in range(0, len(missing), _CHUNK):
-        for seq, name, assignments, state, objective, data in session.execute(
-            select(
-                TrialRow.seq, TrialRow.name, TrialRow.assignments, TrialRow.state, TrialRow.objective, TrialRow.data
-            ).where(TrialRow.experiment_id == experiment_id, TrialRow.seq.in_(missing[chunk : chunk + _CHUNK]))
+        seqs = missing[chunk : chunk + _CHUNK]
+        for seq, name, assignments, state, objective, data in conn.execute(
+            _ROWS, {"experiment_id": experiment_id, "seqs": seqs}
         ).all():
             record = TrialRecord(
                 name=name,
@@ -163,11 +175,7 @@ def load_history(session: Session, experiment_id: int, objective_metric: str | N
     if objective_metric is None:
         return records
     series: dict[str, list[float]] = {}
-    observations = session.execute(
-        select(ObservationRow.trial_name, ObservationRow.value)
-        .where(ObservationRow.experiment_id == experiment_id, ObservationRow.metric_name == objective_metric)
-        .order_by(ObservationRow.time, ObservationRow.id)
-    ).all()
+    observations = conn.execute(_SERIES, {"experiment_id": experiment_id, "metric": objective_metric}).all()
     for trial_name, value in observations:
         try:
             series.setdefault(trial_name, []).append(float(value))

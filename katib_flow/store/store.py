@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, bindparam, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +37,9 @@ T = TypeVar("T")
 # lost connection, cannot connect (while a server restarts).
 _TRANSIENT_MYSQL = {1213, 1205, 2006, 2013, 2003}
 _ATTEMPTS = 8
+# Statements on the per-trial path are built once: building a select costs more than running it.
+_EXPERIMENT = select(ExperimentRow).where(ExperimentRow.id == bindparam("experiment_id"))
+_EXPERIMENT_FOR_UPDATE = _EXPERIMENT.with_for_update()
 
 
 def default_url() -> str:
@@ -88,10 +91,9 @@ class Store:
 
     def lock_experiment(self, session: Session, experiment_id: int) -> ExperimentRow:
         """The experiment row, write-locked until the transaction ends."""
-        query = select(ExperimentRow).where(ExperimentRow.id == experiment_id)
-        if self.dialect != "sqlite":  # SQLite's BEGIN IMMEDIATE already holds the write lock
-            query = query.with_for_update()
-        row = session.execute(query).scalar_one_or_none()
+        # SQLite's BEGIN IMMEDIATE already holds the write lock
+        query = _EXPERIMENT if self.dialect == "sqlite" else _EXPERIMENT_FOR_UPDATE
+        row = session.execute(query, {"experiment_id": experiment_id}).scalar_one_or_none()
         if row is None:
             raise StorageError(f"experiment id {experiment_id} does not exist in {self.display_url}")
         return row
