@@ -6,44 +6,20 @@ with its field path), 1 anything else. Tracebacks only with ``--debug``.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from . import __version__
+from .cli_errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, guarded
+from .cluster.cli import step_group
 from .engine.views import Trial
-from .exceptions import KatibFlowError, Problem, SpecError
+from .exceptions import Problem, SpecError
 from .spec import parse_documents, read_text, validate
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _guarded(fn: F) -> F:
-    """Turn katib-flow errors into one line per problem and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = bool(click.get_current_context().find_root().params.get("debug"))
-        try:
-            return fn(*args, **kwargs)
-        except KatibFlowError as err:
-            if debug:
-                traceback.print_exc()
-            for line in str(err).splitlines():
-                click.echo(f"katib-flow: {line}", err=True)
-            sys.exit(EXIT_INVALID)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,7 +39,7 @@ def main(debug: bool) -> None:
     show_default=True,
     help="text: 'FILE: valid' or one 'FILE: path: problem' line per problem; json: one report object.",
 )
-@_guarded
+@guarded
 def validate_command(files: tuple[Path, ...], output: str) -> None:
     """Check Katib Experiment YAML files.
 
@@ -134,7 +110,7 @@ DB_HELP = "Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-f
     help="Where trial folders go (default ./.katib-flow).",
 )
 @click.option("--quiet", is_flag=True, help="Plain log lines instead of the live view.")
-@_guarded
+@guarded
 def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, quiet: bool) -> None:
     """Run an experiment on this machine: trials are local processes, state is in the database.
 
@@ -164,7 +140,7 @@ def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, 
 )
 @click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
-@_guarded
+@guarded
 def status_command(name: str, db: str | None, namespace: str | None, output: str) -> None:
     """An experiment's status, with the keys of Katib's .status in json and yaml."""
     from .engine import evaluate, find_experiment
@@ -191,7 +167,7 @@ def status_command(name: str, db: str | None, namespace: str | None, output: str
 )
 @click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_guarded
+@guarded
 def trials_command(name: str, db: str | None, namespace: str | None, output: str) -> None:
     """One row per trial: name, state, reason, assignments, objective, duration."""
     from sqlalchemy import select
@@ -235,3 +211,6 @@ def _seconds(trial: Trial) -> float | None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+main.add_command(step_group)

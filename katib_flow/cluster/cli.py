@@ -1,0 +1,172 @@
+"""``katib-flow step ...``: the entry points a compiled Workflow's containers run.
+
+Each command reads the database URL from ``--db`` or ``KATIB_FLOW_DB_URL`` (a
+Secret on the cluster) and writes its results as small files under
+``--outputs`` (one value per file), which Argo reads as output parameters with
+``valueFrom.path``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..cli_errors import guarded
+from ..spec import load_experiment
+from ..store import Store
+from .steps import collect_step, decide_step, finish_step, init_step, suggest_step
+
+__all__ = ["step_group"]
+
+_DB = click.option("--db", metavar="URL", help="Database URL (default: $KATIB_FLOW_DB_URL).")
+_NAME = click.option("--experiment", "name", required=True, help="The experiment's metadata.name.")
+_NAMESPACE = click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
+_OUTPUTS = click.option(
+    "--outputs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/tmp/katib-flow"),
+    show_default=True,
+    help="Folder for the output files.",
+)
+
+
+def _write(folder: Path, values: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, value in values.items():
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        (folder / key).write_text(text)
+        click.echo(f"{key}: {text if len(text) < 200 else text[:200] + '...'}")
+
+
+@click.group("step")
+def step_group() -> None:
+    """The steps of a compiled Argo Workflow (run inside its containers)."""
+
+
+@step_group.command("init")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_DB
+@_OUTPUTS
+@guarded
+def init_command(file: Path, db: str | None, outputs: Path) -> None:
+    """Store the experiment in FILE, or continue the stored one; outputs: experiment-id, completed."""
+    experiment = load_experiment(file)
+    with Store(db) as store:
+        stored = init_step(store, experiment)
+    _write(outputs, {"experiment-id": str(stored.id), "completed": json.dumps(stored.completed)})
+
+
+@step_group.command("suggest")
+@_NAME
+@_NAMESPACE
+@click.option("--lane", type=int, required=True)
+@click.option("--iteration", type=int, required=True)
+@click.option("--poll-seconds", type=float, default=5.0, show_default=True)
+@click.option("--max-wait-seconds", type=float, default=300.0, show_default=True)
+@_DB
+@_OUTPUTS
+@guarded
+def suggest_command(
+    name: str,
+    namespace: str | None,
+    lane: int,
+    iteration: int,
+    poll_seconds: float,
+    max_wait_seconds: float,
+    db: str | None,
+    outputs: Path,
+) -> None:
+    """Claim the lane's trial; outputs: trial, run-object (JSON), runnable, completed."""
+    with Store(db) as store:
+        s = suggest_step(
+            store, name, namespace, lane, iteration, poll_seconds=poll_seconds, max_wait_seconds=max_wait_seconds
+        )
+    _write(
+        outputs,
+        {
+            "trial": s.trial,
+            "run-object": s.run_object or {},
+            "runnable": json.dumps(s.runnable),
+            "completed": json.dumps(s.completed),
+        },
+    )
+
+
+@step_group.command("collect")
+@_NAME
+@_NAMESPACE
+@click.option("--trial", required=True)
+@click.option("--phase", type=click.Choice(["Succeeded", "Failed"]), required=True, help="How the run object ended.")
+@click.option("--log-file", type=click.File("r"), help="The primary container's log (StdOut collector); - for stdin.")
+@click.option(
+    "--metrics-path",
+    type=click.Path(path_type=Path),
+    help="The trial's metrics file or event folder (File and TensorFlowEvent collectors).",
+)
+@click.option("--message", default="", help="Why the run object failed, for the trial's status.")
+@_DB
+@_OUTPUTS
+@guarded
+def collect_command(
+    name: str,
+    namespace: str | None,
+    trial: str,
+    phase: str,
+    log_file: Any,
+    metrics_path: Path | None,
+    message: str,
+    db: str | None,
+    outputs: Path,
+) -> None:
+    """Parse the trial's metrics and finish it; outputs: state, objective."""
+    with Store(db) as store:
+        done = collect_step(
+            store,
+            name,
+            namespace,
+            trial,
+            succeeded=phase == "Succeeded",
+            log_lines=log_file if log_file is not None else (),
+            metrics_path=metrics_path,
+            message=message,
+        )
+    _write(outputs, {"state": done.state.value, "objective": "" if done.objective is None else repr(done.objective)})
+
+
+@step_group.command("decide")
+@_NAME
+@_NAMESPACE
+@_DB
+@_OUTPUTS
+@guarded
+def decide_command(name: str, namespace: str | None, db: str | None, outputs: Path) -> None:
+    """Whether the lane goes on; outputs: proceed (true/false), reason."""
+    with Store(db) as store:
+        decision = decide_step(store, name, namespace)
+    _write(outputs, {"proceed": json.dumps(decision.proceed), "reason": decision.reason})
+
+
+@step_group.command("finish")
+@_NAME
+@_NAMESPACE
+@_DB
+@_OUTPUTS
+@guarded
+def finish_command(name: str, namespace: str | None, db: str | None, outputs: Path) -> None:
+    """The final status; outputs: best-trial, best-parameters (JSON object), best-objective, status (JSON)."""
+    with Store(db) as store:
+        result = finish_step(store, name, namespace)
+    _write(
+        outputs,
+        {
+            "best-trial": result.best_trial,
+            "best-parameters": result.best_parameters,
+            "best-objective": "" if result.best_objective is None else repr(result.best_objective),
+            "succeeded": json.dumps(result.succeeded),
+            "reason": result.reason,
+            "status": result.status,
+        },
+    )

@@ -1,0 +1,200 @@
+"""The cluster driver's steps: what each Argo step of a compiled experiment does, over the engine.
+
+Each function is one or a few engine calls against the database named by
+``KATIB_FLOW_DB_URL`` and is safe under Argo retries: a retried ``suggest``
+returns the trial its slot already has, a retried ``collect`` numbers the
+observations it parses from 0 again (so nothing is stored twice) and a
+finished trial is returned unchanged. Transient database errors are retried by
+the Store with backoff; anything else fails the step with a clear message.
+
+A lane of the Workflow is the local runner's slot: ``suggest`` (claim the
+slot's trial; wait a bounded time when parallelism or a hyperband rung holds
+it back) -> the trial's run object -> ``collect`` (parse what the trial
+reported, finish it) -> ``decide`` (go on or stop).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..collectors import Observation, TensorFlowEventCollector, line_collector
+from ..engine import (
+    Outcome,
+    StoredExperiment,
+    Trial,
+    claim_trial,
+    evaluate,
+    find_experiment,
+    finish_trial,
+    init_experiment,
+)
+from ..engine.trials import load_trial
+from ..exceptions import CollectorError
+from ..spec import constants as c
+from ..spec.models import Experiment
+from ..store import Store
+
+__all__ = [
+    "Decision",
+    "Result",
+    "Suggestion",
+    "collect_step",
+    "decide_step",
+    "finish_step",
+    "init_step",
+    "suggest_step",
+]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A lane's next trial: its name and run object, or none (``completed`` says whether to stop)."""
+
+    trial: str
+    run_object: dict[str, Any] | None
+    state: str
+    completed: bool
+
+    @property
+    def runnable(self) -> bool:
+        """True when the lane should create the run object (a retried lane may find its trial finished)."""
+        return self.run_object is not None
+
+
+@dataclass(frozen=True)
+class Decision:
+    proceed: bool
+    reason: str
+    status: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the Workflow outputs: the best trial's parameters and objective, and the final status."""
+
+    succeeded: bool
+    reason: str
+    best_trial: str
+    best_parameters: dict[str, str]
+    best_objective: float | None
+    status: dict[str, Any]
+
+
+def init_step(store: Store, experiment: Experiment) -> StoredExperiment:
+    """Store the experiment, or continue the stored one (a retried init, a successor Workflow)."""
+    return init_experiment(store, experiment, existing="reuse")
+
+
+def suggest_step(
+    store: Store,
+    name: str,
+    namespace: str | None,
+    lane: int,
+    iteration: int,
+    *,
+    poll_seconds: float = 5.0,
+    max_wait_seconds: float = 300.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Suggestion:
+    """Claim slot (lane, iteration); while nothing may start yet, poll up to ``max_wait_seconds``.
+
+    After the bounded wait the lane gets "no trial, not completed": it goes
+    through ``decide`` and asks again in its next iteration, so no Argo step
+    ever blocks for long.
+    """
+    experiment_id = find_experiment(store, name, namespace).id
+    waited = 0.0
+    while True:
+        claim = claim_trial(store, experiment_id, (lane, iteration), start=True)
+        if claim.trial is not None:
+            rendered = claim.rendered
+            return Suggestion(
+                claim.trial.name,
+                rendered.run_object if rendered is not None else None,
+                claim.trial.state.value,
+                claim.completed,
+            )
+        if claim.completed or waited >= max_wait_seconds:
+            return Suggestion("", None, "", claim.completed)
+        pause = min(poll_seconds, max_wait_seconds - waited)
+        sleep(pause)
+        waited += pause
+
+
+def collect_step(
+    store: Store,
+    name: str,
+    namespace: str | None,
+    trial: str,
+    *,
+    succeeded: bool,
+    log_lines: Iterable[str] = (),
+    metrics_path: Path | None = None,
+    message: str = "",
+) -> Trial:
+    """Parse what the trial reported (by the experiment's collector kind) and finish it.
+
+    ``log_lines`` is the primary container's log (StdOut); ``metrics_path`` the
+    trial's copy of the collector's file or TensorFlow event folder (File,
+    TensorFlowEvent); Push metrics are already in the database.
+    """
+    experiment_id = find_experiment(store, name, namespace).id
+    experiment = store.transaction(lambda session: load_trial(session, experiment_id, trial).experiment)
+    observations = _observations(experiment, log_lines, metrics_path)
+    outcome = Outcome.SUCCEEDED if succeeded else Outcome.FAILED
+    if not succeeded and not message:
+        message = "the trial's run object met its failure condition"
+    return finish_trial(store, experiment_id, trial, outcome, message, observations=observations, first_seq=0)
+
+
+def _observations(experiment: Experiment, log_lines: Iterable[str], metrics_path: Path | None) -> list[Observation]:
+    spec = experiment.spec
+    mc, objective = spec.metrics_collector_spec, spec.objective
+    assert mc is not None and mc.collector is not None and objective is not None
+    names: Sequence[str] = [objective.objective_metric_name or "", *(objective.additional_metric_names or [])]
+    kind = mc.collector.kind
+    if kind == c.COLLECTOR_PUSH:
+        return []
+    if kind == c.COLLECTOR_TFEVENT:
+        if metrics_path is None:
+            raise CollectorError("the TensorFlowEvent collector needs the trial's event folder (--metrics-path)")
+        return TensorFlowEventCollector(names).collect(metrics_path)
+    parser = line_collector(mc, names)
+    assert parser is not None
+    if kind == c.COLLECTOR_FILE:
+        if metrics_path is None:
+            raise CollectorError("the File collector needs the trial's metrics file (--metrics-path)")
+        if not metrics_path.is_file():
+            return []  # the trial wrote nothing: MetricsUnavailable, as in Katib
+        with metrics_path.open(encoding="utf-8", errors="replace") as handle:
+            return list(parser.parse_lines(handle))
+    return list(parser.parse_lines(log_lines))
+
+
+def decide_step(store: Store, name: str, namespace: str | None) -> Decision:
+    """Whether the lane goes on: the experiment is not completed (goal, budgets, algorithm exhausted)."""
+    evaluation = evaluate(store, find_experiment(store, name, namespace).id)
+    return Decision(not evaluation.completed, evaluation.reason, evaluation.status)
+
+
+def finish_step(store: Store, name: str, namespace: str | None) -> Result:
+    """The final status and the best trial (its objective after the metric strategy), for the outputs."""
+    experiment_id = find_experiment(store, name, namespace).id
+    evaluation = evaluate(store, experiment_id)
+    optimal = evaluation.status.get("currentOptimalTrial", {})
+    best = optimal.get("bestTrialName", "")
+    objective = (
+        store.transaction(lambda session: load_trial(session, experiment_id, best).row.objective) if best else None
+    )
+    return Result(
+        evaluation.succeeded,
+        evaluation.reason,
+        best,
+        {a["name"]: a["value"] for a in optimal.get("parameterAssignments", [])},
+        objective,
+        evaluation.status,
+    )
