@@ -1,0 +1,101 @@
+"""Katib's GJSON trial conditions, evaluated as gjson.Get(...).Exists() would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from katib_flow.cluster.gjson import MISSING, condition_holds, get
+from katib_flow.spec import constants as c
+
+JOB_SUCCESS = c.DEFAULT_JOB_SUCCESS_CONDITION
+JOB_FAILURE = c.DEFAULT_JOB_FAILURE_CONDITION
+KUBEFLOW_SUCCESS = c.DEFAULT_KUBEFLOW_JOB_SUCCESS_CONDITION
+
+
+def job(*conditions: tuple[str, str], **counters: int) -> dict[str, Any]:
+    status: dict[str, Any] = dict(counters)
+    if conditions:
+        status["conditions"] = [{"type": t, "status": s, "reason": t + "Reason"} for t, s in conditions]
+    return {"apiVersion": "batch/v1", "kind": "Job", "status": status}
+
+
+@pytest.mark.parametrize(
+    ("document", "succeeded", "failed"),
+    [
+        (job(active=1), False, False),  # running: no conditions yet
+        ({"kind": "Job"}, False, False),  # no status at all
+        (job(("Complete", "True"), succeeded=1), True, False),
+        (job(("Failed", "True"), failed=3), False, True),
+        (job(("SuccessCriteriaMet", "True"), ("Complete", "True")), True, False),  # Kubernetes 1.31+
+        (job(("FailureTarget", "True"), ("Failed", "True")), False, True),
+    ],
+)
+def test_katib_default_job_conditions(document: dict[str, Any], succeeded: bool, failed: bool) -> None:
+    assert condition_holds(document, JOB_SUCCESS) is succeeded
+    assert condition_holds(document, JOB_FAILURE) is failed
+
+
+def test_gjson_quirk_kept_an_every_match_query_over_a_non_empty_array_exists_even_without_a_match() -> None:
+    # gjson returns "[]" here, and Exists() is true: Katib would call this Job succeeded.
+    quirky = job(("Complete", "False"))
+    assert get(quirky, 'status.conditions.#(type=="Complete")#|#(status=="True")#') == []
+    assert condition_holds(quirky, JOB_SUCCESS)
+    # over an empty array there is no result
+    assert get({"a": []}, 'a.#(x=="y")#') is MISSING
+
+
+def test_kubeflow_job_default_condition() -> None:
+    tfjob = {
+        "kind": "TFJob",
+        "status": {
+            "conditions": [
+                {"type": "Created", "status": "True"},
+                {"type": "Running", "status": "False"},
+                {"type": "Succeeded", "status": "True"},
+            ],
+            "replicaStatuses": {"Worker": {"succeeded": 2}, "Chief": {"succeeded": 1}},
+        },
+    }
+    assert condition_holds(tfjob, KUBEFLOW_SUCCESS)
+    running = {"kind": "TFJob", "status": {"conditions": [{"type": "Running", "status": "True"}]}}
+    assert not condition_holds(running, KUBEFLOW_SUCCESS)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("status.replicaStatuses.Worker.succeeded", 2),
+        ("status.conditions.#", 3),
+        ("status.conditions.1.type", "Running"),
+        ("status.conditions.#.type", ["Created", "Running", "Succeeded"]),
+        ('status.conditions.#(type=="Running").status', "False"),
+        ('status.conditions.#(type%"Succ*").type', "Succeeded"),
+        ('status.conditions.#(type!%"*e*")#.type', ["Running"]),
+        ("status.replicaStatuses.W*.succeeded", 2),
+        ("status.items.#(n>=2)#.n", [2, 3]),
+        ("status.items.#(n<2).n", 1),
+        ("status.items.#(ok==true)#.n", [1]),
+        ("status.items.#(ok)#.n", [1, 2]),
+        ("status.dotted\\.key", "x"),
+        ("status.missing", MISSING),
+        ("status.conditions.9", MISSING),
+        ('status.conditions.#(type=="Nope")', MISSING),
+    ],
+)
+def test_path_syntax(path: str, expected: Any) -> None:
+    document = {
+        "status": {
+            "conditions": [
+                {"type": "Created", "status": "True"},
+                {"type": "Running", "status": "False"},
+                {"type": "Succeeded", "status": "True"},
+            ],
+            "replicaStatuses": {"Worker": {"succeeded": 2}},
+            "items": [{"n": 1, "ok": True}, {"n": 2, "ok": False}, {"n": 3}],
+            "dotted.key": "x",
+        }
+    }
+    found = get(document, path)
+    assert found is MISSING if expected is MISSING else found == expected
