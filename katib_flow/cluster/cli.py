@@ -9,6 +9,7 @@ Secret on the cluster) and writes its results as small files under
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ import click
 from ..cli_errors import guarded
 from ..spec import load_experiment
 from ..store import Store
-from .steps import collect_step, decide_step, finish_step, init_step, suggest_step
+from .pods import PodLogs
+from .steps import collect_step, decide_step, finish_step, init_step, primary_log, suggest_step
 
 __all__ = ["step_group"]
 
@@ -102,6 +104,11 @@ def suggest_command(
 @click.option("--phase", type=click.Choice(["Succeeded", "Failed"]), required=True, help="How the run object ended.")
 @click.option("--log-file", type=click.File("r"), help="The primary container's log (StdOut collector); - for stdin.")
 @click.option(
+    "--from-pod-logs",
+    is_flag=True,
+    help="Read the primary container's log from the trial's primary pod through the Kubernetes API (StdOut).",
+)
+@click.option(
     "--metrics-path",
     type=click.Path(path_type=Path),
     help="The trial's metrics file or event folder (File and TensorFlowEvent collectors).",
@@ -116,6 +123,7 @@ def collect_command(
     trial: str,
     phase: str,
     log_file: Any,
+    from_pod_logs: bool,
     metrics_path: Path | None,
     message: str,
     db: str | None,
@@ -123,13 +131,16 @@ def collect_command(
 ) -> None:
     """Parse the trial's metrics and finish it; outputs: state, objective."""
     with Store(db) as store:
+        lines: Iterable[str] = log_file if log_file is not None else ()
+        if from_pod_logs:
+            lines = primary_log(store, name, namespace, trial, PodLogs.from_environment())
         done = collect_step(
             store,
             name,
             namespace,
             trial,
             succeeded=phase == "Succeeded",
-            log_lines=log_file if log_file is not None else (),
+            log_lines=lines,
             metrics_path=metrics_path,
             message=message,
         )

@@ -16,7 +16,7 @@ reported, finish it) -> ``decide`` (go on or stop).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from ..exceptions import CollectorError
 from ..spec import constants as c
 from ..spec.models import Experiment
 from ..store import Store
+from .pods import PodLogs, primary_pod_selector
 
 __all__ = [
     "Decision",
@@ -46,6 +47,7 @@ __all__ = [
     "decide_step",
     "finish_step",
     "init_step",
+    "primary_log",
     "suggest_step",
 ]
 
@@ -173,6 +175,24 @@ def _observations(experiment: Experiment, log_lines: Iterable[str], metrics_path
         with metrics_path.open(encoding="utf-8", errors="replace") as handle:
             return list(parser.parse_lines(handle))
     return list(parser.parse_lines(log_lines))
+
+
+def primary_log(store: Store, name: str, namespace: str | None, trial: str, pods: PodLogs) -> Iterator[str]:
+    """The trial's primary container log, read from its primary pod (the StdOut collector on a cluster)."""
+    experiment_id = find_experiment(store, name, namespace).id
+
+    def load(session: Any) -> tuple[dict[str, Any], Experiment]:
+        loaded = load_trial(session, experiment_id, trial)
+        if loaded.row.run_object is None:
+            raise CollectorError(f"trial {trial!r} has no run object: it was never suggested")
+        return loaded.row.run_object, loaded.experiment
+
+    run_object, experiment = store.transaction(load)
+    template = experiment.spec.trial_template
+    assert template is not None
+    selector = primary_pod_selector(run_object, template.primary_pod_labels)
+    pod_namespace = run_object.get("metadata", {}).get("namespace") or experiment.namespace or "default"
+    return pods.primary_log(pod_namespace, selector, template.primary_container_name or "")
 
 
 def decide_step(store: Store, name: str, namespace: str | None) -> Decision:
