@@ -64,6 +64,14 @@ def _problems(patterns: list[str] | None, quick: bool) -> list[Problem]:
     return problems
 
 
+def _single_threaded() -> None:
+    # One thread per run: the runs share the cores through --jobs, and OpenMP (HistGradientBoosting)
+    # or BLAS threads inside each run would oversubscribe them.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def _one(problem_name: str, budget: int, contender: str, seed: int) -> Run:
     (problem,) = [replace(p, budget=budget) for p in all_problems() if p.name == problem_name]
     started = time.perf_counter()
@@ -91,7 +99,7 @@ def execute(problems: list[Problem], contenders: list[str], seeds: int, jobs: in
         if (p.name, contender, seed, p.budget) not in done
     ]
     print(f"{len(todo)} runs to do ({len(done)} stored in {path})", file=sys.stderr)
-    with ProcessPoolExecutor(jobs) as pool, path.open("a") as out:
+    with ProcessPoolExecutor(jobs, initializer=_single_threaded) as pool, path.open("a") as out:
         futures = [pool.submit(_one, *task) for task in todo]
         for i, future in enumerate(as_completed(futures), 1):
             r = future.result()
