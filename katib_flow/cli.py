@@ -133,6 +133,45 @@ def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, 
     sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)
 
 
+@main.command("compile")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
+@click.option("--image", default=None, help="The katib-flow image the steps run (default: this version's image).")
+@click.option("--namespace", default=None, help="The Workflow's namespace (default: the experiment's).")
+@click.option(
+    "--db-secret",
+    default="katib-flow-db",
+    show_default=True,
+    help="The Secret whose key 'url' holds the MySQL URL of the steps' database.",
+)
+@click.option("--service-account", default="katib-flow", show_default=True)
+@guarded
+def compile_command(
+    file: Path, output: Path | None, image: str | None, namespace: str | None, db_secret: str, service_account: str
+) -> None:
+    """Compile an experiment into an Argo Workflow (YAML).
+
+    The Workflow runs init, parallelTrialCount lanes of suggest -> run object ->
+    collect -> decide, and finish, whose outputs (best-parameters,
+    best-objective, best-trial) are global output parameters. Not compiled yet,
+    and refused with the field that needs them: the File and TensorFlowEvent
+    collectors, early stopping, run objects whose conditions Argo cannot express,
+    and more than parallelTrialCount x 90 trials. See docs/cluster-steps.md.
+    """
+    from .argo.compiler import CompileOptions, compile_workflow
+    from .spec import load_experiment
+
+    defaults = CompileOptions()
+    options = CompileOptions(
+        image=image or defaults.image, namespace=namespace, db_secret=db_secret, service_account=service_account
+    )
+    text = compile_workflow(load_experiment(file), options).to_yaml()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+
+
 @main.command("status")
 @click.argument("name")
 @click.option(

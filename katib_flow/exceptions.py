@@ -83,6 +83,10 @@ class SpecError(KatibFlowError, ValueError):
         return self.problems[0].path if self.problems else ""
 
 
+class CompileError(SpecError):
+    """A valid experiment that cannot be compiled into an Argo Workflow (yet); one problem per field."""
+
+
 class UnknownAlgorithmError(SpecError, KeyError):
     """An algorithm or early-stopping name that no registered plugin serves."""
 
@@ -97,10 +101,6 @@ class InvalidSettingsError(SpecError):
 
 class CollectorError(KatibFlowError, ValueError):
     """A metrics collector could not be configured or could not read its source."""
-
-
-class CompileError(KatibFlowError, ValueError):
-    """An experiment could not be compiled into an Argo Workflow."""
 
 
 class StorageError(KatibFlowError, RuntimeError):

@@ -101,7 +101,12 @@ def suggest_command(
 @_NAME
 @_NAMESPACE
 @click.option("--trial", required=True)
-@click.option("--phase", type=click.Choice(["Succeeded", "Failed"]), required=True, help="How the run object ended.")
+@click.option(
+    "--phase",
+    type=click.Choice(["Succeeded", "Failed", "Error"]),
+    required=True,
+    help="How the run object ended (Argo's step status; Error counts as Failed).",
+)
 @click.option("--log-file", type=click.File("r"), help="The primary container's log (StdOut collector); - for stdin.")
 @click.option(
     "--from-pod-logs",

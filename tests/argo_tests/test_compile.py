@@ -1,0 +1,116 @@
+"""The compiler: Workflows that Argo's schema and rules accept, deterministic, and clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hera.workflows import Workflow
+
+from katib_flow.argo.compiler import ITERATIONS_PER_LANE, CompileOptions, compile_workflow
+from katib_flow.exceptions import CompileError
+from katib_flow.spec import load_experiment
+
+from ..conftest import katib_example_files
+from .workflow_checks import schema_errors, semantic_errors
+
+COMPILABLE = ["random", "grid", "sobol", "tpe", "multivariate-tpe", "cma-es", "bayesian-optimization", "hyperband"]
+
+
+def _example(name: str) -> Path:
+    path = next((p for p in katib_example_files() if p.stem == name), None)
+    if path is None:
+        pytest.skip(f"Katib example {name}.yaml is absent (../shared/katib-examples)")
+    return path
+
+
+def _compiled(name: str, **options: Any) -> dict[str, Any]:
+    workflow = compile_workflow(load_experiment(_example(name)), CompileOptions(**options))
+    document: dict[str, Any] = yaml.safe_load(workflow.to_yaml())
+    return document
+
+
+@pytest.mark.parametrize("name", COMPILABLE)
+def test_katib_examples_compile_to_workflows_argo_accepts(name: str) -> None:
+    document = _compiled(name)
+    assert schema_errors(document) == []
+    assert semantic_errors(document) == []
+    templates = {t["name"]: t for t in document["spec"]["templates"]}
+    lanes = [s for group in templates["main"]["steps"] for s in group if s["template"] == "lane"]
+    experiment = load_experiment(_example(name))
+    assert len(lanes) == experiment.spec.parallel_trial_count
+    run = templates["run-trial"]["resource"]
+    assert (run["action"], run["setOwnerReference"]) == ("create", True)
+    assert run["successCondition"] == "status.succeeded > 0"
+    finish = {p["name"]: p for p in templates["finish"]["outputs"]["parameters"]}
+    assert finish["best-parameters"]["globalName"] == "best-parameters"
+    assert document["metadata"]["labels"] == {"katib-flow/experiment": experiment.name}
+
+
+def test_compiling_is_deterministic_and_round_trips_through_hera() -> None:
+    experiment = load_experiment(_example("random"))
+    first = compile_workflow(experiment).to_yaml()
+    assert compile_workflow(experiment).to_yaml() == first
+    again = Workflow.from_yaml(first)
+    assert isinstance(again, Workflow) and again.to_yaml() == first
+
+
+def test_options_reach_the_workflow() -> None:
+    document = _compiled("random", image="registry.local/kf:1", namespace="hpo", db_secret="mysql-url")
+    assert document["metadata"]["namespace"] == "hpo"
+    suggest = next(t for t in document["spec"]["templates"] if t["name"] == "suggest")
+    assert suggest["container"]["image"] == "registry.local/kf:1"
+    secret = suggest["container"]["env"][0]["valueFrom"]["secretKeyRef"]
+    assert secret == {"name": "mysql-url", "key": "url"}
+
+
+def test_the_lane_recursion_is_bounded_and_the_checks_would_catch_an_unbounded_one() -> None:
+    document = _compiled("random")
+    lane = next(t for t in document["spec"]["templates"] if t["name"] == "lane")
+    (recurse,) = [s for group in lane["steps"] for s in group if s["template"] == "lane"]
+    assert f"< {ITERATIONS_PER_LANE - 1}" in recurse["when"]
+    recurse["when"] = "{{steps.decide.outputs.parameters.proceed}} == true"
+    assert any("recursion not bounded" in e for e in semantic_errors(document))
+
+
+def test_the_checks_catch_a_misspelt_key_and_a_dangling_reference() -> None:
+    document = _compiled("random")
+    run = next(t for t in document["spec"]["templates"] if t["name"] == "run-trial")
+    run["resource"]["sucessCondition"] = run["resource"].pop("successCondition")
+    assert any("sucessCondition" in e for e in schema_errors(document))
+    lane = next(t for t in document["spec"]["templates"] if t["name"] == "lane")
+    lane["steps"][1][0]["arguments"]["parameters"][0]["value"] = "{{steps.sugest.outputs.parameters.run-object}}"
+    assert any("names no earlier step" in e for e in semantic_errors(document))
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("file-metrics-collector", "spec.metricsCollectorSpec.collector.kind: the File collector is not compiled yet"),
+        ("pytorchjob-mnist", "spec.trialTemplate: a PyTorchJob with these conditions and settings needs the wait step"),
+    ],
+)
+def test_what_cannot_run_yet_is_refused_with_field_paths(name: str, message: str) -> None:
+    with pytest.raises(CompileError) as err:
+        compile_workflow(load_experiment(_example(name)))
+    assert any(str(p).startswith(message) for p in err.value.problems)
+
+
+def test_compile_command_writes_yaml_and_refuses_with_one_line_per_problem(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from katib_flow.cli import main
+
+    out = tmp_path / "random.yaml"
+    result = CliRunner().invoke(main, ["compile", str(_example("random")), "-o", str(out), "--image", "kf:dev"])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(out.read_text())["kind"] == "Workflow" and "kf:dev" in out.read_text()
+    refused = CliRunner().invoke(main, ["compile", str(_example("tfjob-mnist-with-summaries"))])
+    assert refused.exit_code == 2
+    lines = refused.output.strip().splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "spec.trialTemplate",
+        "spec.metricsCollectorSpec.collector.kind",
+    ]
