@@ -248,8 +248,7 @@ def _seconds(trial: Trial) -> float | None:
     return (trial.completion_time - trial.start_time).total_seconds()
 
 
+main.add_command(step_group)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-
-main.add_command(step_group)

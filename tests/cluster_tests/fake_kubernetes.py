@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -31,6 +32,20 @@ class FakeKubernetes:
     pods: list[FakePod] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     fail_next: int = 0  # answer that many requests with 503 first
+    url: str = ""
+
+    def kubeconfig(self, path: Path) -> Path:
+        """A kubeconfig file for processes that find the API the usual way (``KUBECONFIG``)."""
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "fake", "user": {"token": "fake"}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+            "current-context": "fake",
+        }
+        path.write_text(json.dumps(config))
+        return path
 
     def matching(self, namespace: str, selector: str) -> list[FakePod]:
         wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
@@ -99,7 +114,8 @@ def fake_kubernetes() -> Iterator[tuple[FakeKubernetes, Any]]:
     thread.start()
     try:
         configuration = client.Configuration()
-        configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
+        state.url = f"http://127.0.0.1:{server.server_address[1]}"
+        configuration.host = state.url
         yield state, client.CoreV1Api(client.ApiClient(configuration))
     finally:
         server.shutdown()

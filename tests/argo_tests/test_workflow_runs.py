@@ -1,0 +1,128 @@
+"""A compiled Workflow, executed: the interpreter runs it with the real step entry points and real trials."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from katib_flow import Experiment, algorithm, minimize, search
+from katib_flow.argo.compiler import compile_workflow
+from katib_flow.engine import evaluate, find_experiment
+from katib_flow.runner import run_experiment
+from katib_flow.spec import Experiment as Wire
+from katib_flow.store import ObservationRow, Store, TrialRow
+
+from ..cluster_tests.fake_kubernetes import FakeKubernetes, fake_kubernetes
+from .interpreter import Interpreter
+
+PROGRAM = (
+    "import sys\n"
+    "x = float(sys.argv[1])\n"
+    "if x > 0.85:\n"
+    "    print('diverged')\n"
+    "    sys.exit(1)\n"
+    "for step in range(3):\n"
+    "    print(f'epoch {step}: loss={(x - 0.3) ** 2 + 0.1 / (step + 1):.6f}')\n"
+)
+
+
+def experiment(name: str, *, parallel: int, max_trials: int, goal: float | None = None, max_failed: int = 3) -> Wire:
+    return Experiment(
+        name,
+        objective=minimize("loss", goal=goal),
+        algorithm=algorithm("random", random_state=11),
+        parameters={"x": search.double(0.0, 1.0)},
+        image="python:3.11",
+        command=[sys.executable, "-c", PROGRAM, "${trialParameters.x}"],
+        max_trial_count=max_trials,
+        parallel_trial_count=parallel,
+        max_failed_trial_count=max_failed,
+    ).to_model()
+
+
+@pytest.fixture
+def kube() -> Iterator[FakeKubernetes]:
+    with fake_kubernetes() as (state, _):
+        yield state
+
+
+def run_on_argo(
+    wire: Wire, db_url: str, kube: FakeKubernetes, workdir: Path, retried: frozenset[str] = frozenset()
+) -> Interpreter:
+    workdir.mkdir(parents=True, exist_ok=True)
+    document: dict[str, Any] = yaml.safe_load(compile_workflow(wire).to_yaml())
+    interpreter = Interpreter(
+        document,
+        workdir,
+        {"katib-flow-db": {"url": db_url}},
+        kube,
+        kube.kubeconfig(workdir / "kubeconfig"),
+        retried=retried,
+    )
+    assert interpreter.run() == "Succeeded"
+    return interpreter
+
+
+def _trials(store: Store, name: str) -> list[tuple[str, str, float | None]]:
+    experiment_id = find_experiment(store, name).id
+    with store.session() as session:
+        rows = session.execute(
+            select(TrialRow.name, TrialRow.state, TrialRow.objective)
+            .where(TrialRow.experiment_id == experiment_id)
+            .order_by(TrialRow.seq)
+        ).all()
+    return [(n, s, o) for n, s, o in rows]
+
+
+def test_a_compiled_workflow_reaches_max_trial_count_like_the_local_runner(
+    db_url: str, kube: FakeKubernetes, tmp_path: Path
+) -> None:
+    wire = experiment("lanes", parallel=1, max_trials=3)
+    argo = run_on_argo(wire, db_url, kube, tmp_path / "argo")
+    local_db = f"sqlite:///{tmp_path / 'local.db'}"
+    run_experiment(wire, db=local_db, workdir=tmp_path / "local")
+    with Store(db_url) as on_argo, Store(local_db) as locally:
+        assert _trials(on_argo, "lanes") == _trials(locally, "lanes")  # same seed, same trials, same results
+        status = evaluate(on_argo, find_experiment(on_argo, "lanes").id)
+    assert status.reason == "ExperimentMaxTrialsReached"
+    best = status.status["currentOptimalTrial"]
+    assert argo.global_outputs["best-trial"] == best["bestTrialName"]
+    assert yaml.safe_load(argo.global_outputs["best-parameters"]) == {
+        a["name"]: a["value"] for a in best["parameterAssignments"]
+    }
+    assert argo.calls["record-status"] == 1
+
+
+def test_parallel_lanes_stop_at_the_goal_and_count_failures(db_url: str, kube: FakeKubernetes, tmp_path: Path) -> None:
+    wire = experiment("goal", parallel=3, max_trials=30, goal=0.06, max_failed=30)
+    argo = run_on_argo(wire, db_url, kube, tmp_path)
+    with Store(db_url) as store:
+        result = evaluate(store, find_experiment(store, "goal").id)
+        trials = _trials(store, "goal")
+    assert result.reason == "ExperimentGoalReached"
+    assert float(argo.global_outputs["best-objective"]) <= 0.06
+    failed = [t for t in trials if t[1] == "Failed"]
+    assert all(t[2] is None or t[2] >= 0 for t in trials) and len(trials) < 30
+    # a trial whose program exits 1 fails its Job (after the Job's retries) and is recorded Failed
+    assert len(failed) == result.status.get("trialsFailed", 0)
+    assert argo.calls["lane"] >= 3
+
+
+def test_retried_steps_create_no_duplicate_trial_and_store_no_observation_twice(
+    db_url: str, kube: FakeKubernetes, tmp_path: Path
+) -> None:
+    wire = experiment("retried", parallel=2, max_trials=3)
+    run_on_argo(wire, db_url, kube, tmp_path, retried=frozenset({"suggest", "collect", "init"}))
+    with Store(db_url) as store:
+        trials = _trials(store, "retried")
+        with store.session() as session:
+            observations = session.execute(select(func.count()).select_from(ObservationRow)).scalar_one()
+    assert len(trials) == 3 and len({t[0] for t in trials}) == 3
+    succeeded = [t for t in trials if t[1] == "Succeeded"]
+    assert observations == 3 * len(succeeded)  # three epochs each, once
