@@ -172,6 +172,55 @@ def compile_command(
         output.write_text(text)
 
 
+@main.command("submit")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--argo-server", envvar="ARGO_SERVER", help="The Argo Server's URL (default: $ARGO_SERVER).")
+@click.option("--token", envvar="ARGO_TOKEN", help="A bearer token (default: $ARGO_TOKEN).")
+@click.option("--namespace", default=None, help="Where the Workflow runs (default: the experiment's, else default).")
+@click.option("--image", default=None, help="The katib-flow image the steps run.")
+@click.option("--db-secret", default="katib-flow-db", show_default=True)
+@click.option("--service-account", default="katib-flow", show_default=True)
+@click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+@click.option("--dry-run", is_flag=True, help="Compile and print what would be submitted; contact no server.")
+@guarded
+def submit_command(
+    file: Path,
+    argo_server: str | None,
+    token: str | None,
+    namespace: str | None,
+    image: str | None,
+    db_secret: str,
+    service_account: str,
+    insecure: bool,
+    dry_run: bool,
+) -> None:
+    """Compile an experiment and submit the Workflow to an Argo Server; prints its name and UI link."""
+    from .argo.compiler import CompileOptions, compile_workflow
+    from .argo.submit import SubmitError, submit_workflow
+    from .spec import load_experiment
+
+    experiment = load_experiment(file)
+    target = namespace or experiment.namespace or "default"
+    options = CompileOptions(
+        image=image or CompileOptions().image, namespace=target, db_secret=db_secret, service_account=service_account
+    )
+    workflow = compile_workflow(experiment, options)
+    if dry_run:
+        click.echo(workflow.to_yaml(), nl=False)
+        return
+    if not argo_server:
+        raise SpecError.single("--argo-server", "needed to submit (or set ARGO_SERVER; --dry-run prints the Workflow)")
+    try:
+        submitted = submit_workflow(
+            workflow, server=argo_server, namespace=target, token=token, verify_ssl=not insecure
+        )
+    except SubmitError as err:  # the server's answer, not bad input: exit 1
+        click.echo(f"katib-flow: {err}", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo(f"workflow {submitted.name} submitted in namespace {submitted.namespace}")
+    click.echo(submitted.url)
+
+
 @main.command("status")
 @click.argument("name")
 @click.option(
