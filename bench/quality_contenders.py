@@ -29,9 +29,11 @@ from katib_flow.spec import ExperimentSpec
 from katib_flow.spec import constants as c
 
 KATIB_ALGORITHMS = ("random", "grid", "sobol", "tpe", "multivariate-tpe", "cmaes", "bayesianoptimization")
+# Optuna 5's default TPESampler is multivariate for single-objective studies; katib-flow's ``tpe``
+# is the independent TPE of Katib and hyperopt, so its own library is TPESampler(multivariate=False).
 REFERENCES = (
     "optuna-tpe",
-    "optuna-multivariate-tpe",
+    "optuna-tpe-independent",
     "optuna-cmaes",
     "hyperopt-tpe",
     "skopt-gp_minimize",
@@ -39,8 +41,8 @@ REFERENCES = (
 )
 # Which reference is each katib-flow algorithm's own library (the "within seed noise" target).
 OWN_LIBRARY = {
-    "tpe": "optuna-tpe",
-    "multivariate-tpe": "optuna-multivariate-tpe",
+    "tpe": "optuna-tpe-independent",
+    "multivariate-tpe": "optuna-tpe",
     "cmaes": "optuna-cmaes",
     "bayesianoptimization": "skopt-gp_minimize",
     "random": "random-uniform",
@@ -155,13 +157,13 @@ def _optuna(make_sampler: Callable[[int], Any]) -> Callable[[Problem, int], Trac
 def _tpe(seed: int) -> Any:
     import optuna
 
-    return optuna.samplers.TPESampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)  # Optuna 5's default: multivariate
 
 
-def _multivariate_tpe(seed: int) -> Any:
+def _independent_tpe(seed: int) -> Any:
     import optuna
 
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    return optuna.samplers.TPESampler(seed=seed, multivariate=False)
 
 
 def _cmaes(seed: int) -> Any:
@@ -253,7 +255,7 @@ def _uniform(problem: Problem, seed: int) -> Trace:
 
 _REFERENCE: dict[str, Callable[[Problem, int], Trace]] = {
     "optuna-tpe": _optuna(_tpe),
-    "optuna-multivariate-tpe": _optuna(_multivariate_tpe),
+    "optuna-tpe-independent": _optuna(_independent_tpe),
     "optuna-cmaes": _optuna(_cmaes),
     "hyperopt-tpe": _hyperopt,
     "skopt-gp_minimize": _skopt,
