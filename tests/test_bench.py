@@ -95,4 +95,5 @@ def test_quality_script_runs_quick_and_prints_every_table() -> None:
         assert heading in out
     regret_rows = [line for line in out.split("### Average rank")[0].splitlines() if line.startswith("| katib-flow/")]
     assert len(regret_rows) == 12  # 6 algorithms (no GP in --quick) at parallelism 1 and 4
-    assert "| katib-flow/tpe/p1 vs optuna-tpe (its own library) |" in out
+    assert "| katib-flow/tpe/p1 vs optuna-tpe-independent (its own library, 2 problems) |" in out
+    assert "| katib-flow/tpe/p1 vs katib-flow random (1 synthetic) |" in out
