@@ -145,9 +145,21 @@ def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, 
     help="The Secret whose key 'url' holds the MySQL URL of the steps' database.",
 )
 @click.option("--service-account", default="katib-flow", show_default=True)
+@click.option(
+    "--template",
+    "as_template",
+    is_flag=True,
+    help="Write a WorkflowTemplate (katib-flow-<name>) and the small Workflow that runs it.",
+)
 @guarded
 def compile_command(
-    file: Path, output: Path | None, image: str | None, namespace: str | None, db_secret: str, service_account: str
+    file: Path,
+    output: Path | None,
+    image: str | None,
+    namespace: str | None,
+    db_secret: str,
+    service_account: str,
+    as_template: bool,
 ) -> None:
     """Compile an experiment into an Argo Workflow (YAML).
 
@@ -157,15 +169,22 @@ def compile_command(
     and refused with the field that needs them: the File and TensorFlowEvent
     collectors, early stopping, run objects whose conditions Argo cannot express,
     and more than parallelTrialCount x 90 trials. See docs/cluster-steps.md.
+    With --template: a WorkflowTemplate that pipelines can reference
+    (templateRef, template main) and the Workflow that runs it.
     """
-    from .argo.compiler import CompileOptions, compile_workflow
+    from .argo.compiler import CompileOptions, compile_template, compile_workflow
     from .spec import load_experiment
 
     defaults = CompileOptions()
     options = CompileOptions(
         image=image or defaults.image, namespace=namespace, db_secret=db_secret, service_account=service_account
     )
-    text = compile_workflow(load_experiment(file), options).to_yaml()
+    experiment = load_experiment(file)
+    if as_template:
+        template, runner = compile_template(experiment, options)
+        text = template.to_yaml() + "---\n" + runner.to_yaml()
+    else:
+        text = compile_workflow(experiment, options).to_yaml()
     if output is None:
         click.echo(text, nl=False)
     else:

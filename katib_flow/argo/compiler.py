@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from hera.workflows import (
     Container,
@@ -30,6 +31,7 @@ from hera.workflows import (
     Step,
     Steps,
     Workflow,
+    WorkflowTemplate,
 )
 from hera.workflows import models as m
 
@@ -39,7 +41,9 @@ from ..spec import constants as c
 from ..spec.models import Experiment
 from .conditions import translate
 
-__all__ = ["ITERATIONS_PER_LANE", "CompileOptions", "compile_workflow"]
+__all__ = ["ITERATIONS_PER_LANE", "CompileOptions", "compile_template", "compile_workflow"]
+
+W = TypeVar("W", bound=Workflow)
 
 # Argo refuses a template nested deeper than 100; a lane recurses once per iteration from main.
 ITERATIONS_PER_LANE = 90
@@ -61,7 +65,31 @@ class CompileOptions:
 
 def compile_workflow(experiment: Experiment, options: CompileOptions | None = None) -> Workflow:
     """The Workflow of a (validated) experiment; raises :class:`CompileError` listing what cannot run yet."""
+    return _build(Workflow, experiment, options or CompileOptions())
+
+
+def compile_template(
+    experiment: Experiment, options: CompileOptions | None = None
+) -> tuple[WorkflowTemplate, Workflow]:
+    """A WorkflowTemplate holding the experiment's templates, and the small Workflow that runs it.
+
+    The template is what a pipeline references with ``templateRef`` (its ``main``
+    template runs the whole experiment) and what a user resubmits: the Workflow
+    only names it (``workflowTemplateRef``).
+    """
     options = options or CompileOptions()
+    template = _build(WorkflowTemplate, experiment, options)
+    name = template.name or ""
+    workflow = Workflow(
+        generate_name=f"{experiment.name}-",
+        namespace=template.namespace,
+        labels={_LABEL: experiment.name or ""},
+        workflow_template_ref=m.WorkflowTemplateRef(name=name),
+    )
+    return template, workflow
+
+
+def _build(cls: type[W], experiment: Experiment, options: CompileOptions) -> W:
     experiment = check(experiment)
     _check_supported(experiment)
     spec = experiment.spec
@@ -89,8 +117,10 @@ def compile_workflow(experiment: Experiment, options: CompileOptions | None = No
             retry_strategy=retry,
         )
 
-    with Workflow(
-        generate_name=f"{name}-",
+    is_template = cls is WorkflowTemplate
+    with cls(
+        name=f"katib-flow-{name}" if is_template else None,
+        generate_name=None if is_template else f"{name}-",
         namespace=options.namespace or experiment.namespace,
         labels={_LABEL: name},
         entrypoint="main",

@@ -114,3 +114,20 @@ def test_compile_command_writes_yaml_and_refuses_with_one_line_per_problem(tmp_p
         "spec.trialTemplate",
         "spec.metricsCollectorSpec.collector.kind",
     ]
+
+
+def test_template_form_is_a_workflow_template_and_a_workflow_that_references_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from katib_flow.cli import main
+
+    out = tmp_path / "template.yaml"
+    result = CliRunner().invoke(main, ["compile", str(_example("random")), "--template", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    template, workflow = yaml.safe_load_all(out.read_text())
+    assert (template["kind"], template["metadata"]["name"]) == ("WorkflowTemplate", "katib-flow-random")
+    assert workflow["spec"] == {"workflowTemplateRef": {"name": "katib-flow-random"}}
+    assert schema_errors(template) == [] and semantic_errors(template) == []
+    assert schema_errors(workflow) == []
+    plain = _compiled("random")
+    assert template["spec"] == plain["spec"]  # the same templates, so a pipeline's templateRef runs the same thing
