@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from hera.workflows import Workflow, WorkflowsService
 from hera.workflows.models import WorkflowCreateRequest
 
-from ..exceptions import KatibFlowError
+from ..exceptions import KatibFlowError, SpecError
 
 __all__ = ["SubmitError", "Submitted", "submit_workflow"]
 
@@ -28,7 +28,7 @@ def submit_workflow(
 ) -> Submitted:
     """Create ``workflow`` in ``namespace`` on the Argo Server at ``server``."""
     if not server.startswith(("http://", "https://")):
-        raise SubmitError(f"--argo-server needs a scheme: {server!r} (e.g. https://argo.example.com:2746)")
+        raise SpecError.single("--argo-server", f"needs a scheme: {server!r} (e.g. https://argo.example.com:2746)")
     authorization = None
     if token:
         authorization = token if token.startswith(("Bearer ", "Basic ")) else f"Bearer {token}"

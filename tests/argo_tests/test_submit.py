@@ -80,3 +80,12 @@ def test_dry_run_contacts_no_server_and_a_missing_server_is_bad_input() -> None:
     assert dry.exit_code == 0 and dry.output.startswith("apiVersion: argoproj.io/v1alpha1")
     missing = CliRunner().invoke(main, ["submit", str(_example("random"))], env={"ARGO_SERVER": ""})
     assert missing.exit_code == 2 and "--argo-server" in missing.output
+
+
+def test_a_server_without_scheme_is_bad_input_naming_the_option() -> None:
+    result = CliRunner().invoke(main, ["submit", str(_example("random")), "--argo-server", "argo:2746"])
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        == "katib-flow: --argo-server: needs a scheme: 'argo:2746' (e.g. https://argo.example.com:2746)"
+    )
