@@ -104,7 +104,12 @@ def _build(cls: type[W], experiment: Experiment, options: CompileOptions) -> W:
     env = [SecretEnv(name="KATIB_FLOW_DB_URL", secret_name=options.db_secret, secret_key="url")]
 
     def step_container(
-        template_name: str, args: list[str], *, inputs: list[Parameter] | None = None, outputs: Sequence[str] = ()
+        template_name: str,
+        args: list[str],
+        *,
+        inputs: Sequence[Parameter | RawArtifact] = (),
+        outputs: Sequence[str] = (),
+        global_outputs: bool = False,
     ) -> Container:
         return Container(
             name=template_name,
@@ -112,8 +117,13 @@ def _build(cls: type[W], experiment: Experiment, options: CompileOptions) -> W:
             command=["katib-flow", "step"],
             args=[*args, "--outputs", _OUTPUTS],
             env=env,
-            inputs=inputs or [],
-            outputs=[Parameter(name=o, value_from=m.ValueFrom(path=f"{_OUTPUTS}/{o}")) for o in outputs],
+            inputs=list(inputs),
+            outputs=[
+                Parameter(
+                    name=o, value_from=m.ValueFrom(path=f"{_OUTPUTS}/{o}"), global_name=o if global_outputs else None
+                )
+                for o in outputs
+            ],
             retry_strategy=retry,
         )
 
@@ -130,14 +140,10 @@ def _build(cls: type[W], experiment: Experiment, options: CompileOptions) -> W:
         ttl_strategy=m.TTLStrategy(secondsAfterCompletion=options.ttl_seconds),
         synchronization=m.Synchronization(mutexes=[m.Mutex(name=f"katib-flow-{name}")]),
     ) as workflow:
-        init = Container(
-            name="init",
-            image=options.image,
-            command=["katib-flow", "step"],
-            args=["init", _EXPERIMENT_PATH, "--outputs", _OUTPUTS],
-            env=env,
+        init = step_container(
+            "init",
+            ["init", _EXPERIMENT_PATH],
             inputs=[RawArtifact(name="experiment", path=_EXPERIMENT_PATH, data=dump_experiment(experiment))],
-            retry_strategy=retry,
         )
         suggest = step_container(
             "suggest",
@@ -184,17 +190,7 @@ def _build(cls: type[W], experiment: Experiment, options: CompileOptions) -> W:
         )
         decide = step_container("decide", ["decide", *who], outputs=["proceed", "reason"])
         finish_outputs = ["best-trial", "best-parameters", "best-objective", "succeeded", "reason"]
-        finish = Container(
-            name="finish",
-            image=options.image,
-            command=["katib-flow", "step"],
-            args=["finish", *who, "--outputs", _OUTPUTS],
-            env=env,
-            outputs=[
-                Parameter(name=o, value_from=m.ValueFrom(path=f"{_OUTPUTS}/{o}"), global_name=o) for o in finish_outputs
-            ],
-            retry_strategy=retry,
-        )
+        finish = step_container("finish", ["finish", *who], outputs=finish_outputs, global_outputs=True)
         step_container("record-status", ["finish", *who], outputs=["reason"])
 
         runnable = "{{steps.suggest.outputs.parameters.runnable}} == true"
