@@ -144,13 +144,12 @@ def collect_step(
     trial's copy of the collector's file or TensorFlow event folder (File,
     TensorFlowEvent); Push metrics are already in the database.
     """
-    experiment_id = find_experiment(store, name, namespace).id
-    experiment = store.transaction(lambda session: load_trial(session, experiment_id, trial).experiment)
-    observations = _observations(experiment, log_lines, metrics_path)
+    stored = find_experiment(store, name, namespace)
+    observations = _observations(stored.experiment, log_lines, metrics_path)
     outcome = Outcome.SUCCEEDED if succeeded else Outcome.FAILED
     if not succeeded and not message:
         message = "the trial's run object met its failure condition"
-    return finish_trial(store, experiment_id, trial, outcome, message, observations=observations, first_seq=0)
+    return finish_trial(store, stored.id, trial, outcome, message, observations=observations, first_seq=0)
 
 
 def _observations(experiment: Experiment, log_lines: Iterable[str], metrics_path: Path | None) -> list[Observation]:
@@ -179,15 +178,11 @@ def _observations(experiment: Experiment, log_lines: Iterable[str], metrics_path
 
 def primary_log(store: Store, name: str, namespace: str | None, trial: str, pods: PodLogs) -> Iterator[str]:
     """The trial's primary container log, read from its primary pod (the StdOut collector on a cluster)."""
-    experiment_id = find_experiment(store, name, namespace).id
-
-    def load(session: Any) -> tuple[dict[str, Any], Experiment]:
-        loaded = load_trial(session, experiment_id, trial)
-        if loaded.row.run_object is None:
-            raise CollectorError(f"trial {trial!r} has no run object: it was never suggested")
-        return loaded.row.run_object, loaded.experiment
-
-    run_object, experiment = store.transaction(load)
+    stored = find_experiment(store, name, namespace)
+    experiment = stored.experiment
+    run_object = store.transaction(lambda session: load_trial(session, stored.id, trial).row.run_object)
+    if run_object is None:
+        raise CollectorError(f"trial {trial!r} has no run object: it was never suggested")
     template = experiment.spec.trial_template
     assert template is not None
     selector = primary_pod_selector(run_object, template.primary_pod_labels)
