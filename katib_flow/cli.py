@@ -10,7 +10,7 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,9 @@ from .cluster.cli import step_group
 from .engine.views import Trial
 from .exceptions import Problem, SpecError
 from .spec import parse_documents, read_text, validate
+
+if TYPE_CHECKING:  # the compiler imports Hera: only the commands that compile load it
+    from .argo.compiler import CompileOptions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,13 +99,33 @@ def _entry(source: str, name: str | None, problems: list[Problem]) -> dict[str, 
 
 EXIT_INTERRUPTED = 130
 DB_HELP = "Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-flow.db)."
+# The Workflow options `compile` and `submit` share.
+_IMAGE = click.option(
+    "--image", default=None, help="The katib-flow image the steps run (default: this version's image)."
+)
+_DB_SECRET = click.option(
+    "--db-secret",
+    default="katib-flow-db",
+    show_default=True,
+    help="The Secret whose key 'url' holds the MySQL URL of the steps' database.",
+)
+_SERVICE_ACCOUNT = click.option("--service-account", default="katib-flow", show_default=True)
+
+
+def _compile_options(image: str | None, namespace: str | None, db_secret: str, service_account: str) -> CompileOptions:
+    from .argo.compiler import CompileOptions
+
+    return CompileOptions(
+        image=image or CompileOptions().image,
+        namespace=namespace,
+        db_secret=db_secret,
+        service_account=service_account,
+    )
 
 
 @main.command("run")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--db", "db", metavar="URL", help="Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-flow.db)."
-)
+@click.option("--db", "db", metavar="URL", help=DB_HELP)
 @click.option("--resume", is_flag=True, help="Continue the stored experiment of the same name (budgets may change).")
 @click.option(
     "--workdir",
@@ -136,15 +159,10 @@ def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, 
 @main.command("compile")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
-@click.option("--image", default=None, help="The katib-flow image the steps run (default: this version's image).")
+@_IMAGE
 @click.option("--namespace", default=None, help="The Workflow's namespace (default: the experiment's).")
-@click.option(
-    "--db-secret",
-    default="katib-flow-db",
-    show_default=True,
-    help="The Secret whose key 'url' holds the MySQL URL of the steps' database.",
-)
-@click.option("--service-account", default="katib-flow", show_default=True)
+@_DB_SECRET
+@_SERVICE_ACCOUNT
 @click.option(
     "--template",
     "as_template",
@@ -172,13 +190,10 @@ def compile_command(
     With --template: a WorkflowTemplate that pipelines can reference
     (templateRef, template main) and the Workflow that runs it.
     """
-    from .argo.compiler import CompileOptions, compile_template, compile_workflow
+    from .argo.compiler import compile_template, compile_workflow
     from .spec import load_experiment
 
-    defaults = CompileOptions()
-    options = CompileOptions(
-        image=image or defaults.image, namespace=namespace, db_secret=db_secret, service_account=service_account
-    )
+    options = _compile_options(image, namespace, db_secret, service_account)
     experiment = load_experiment(file)
     if as_template:
         template, runner = compile_template(experiment, options)
@@ -196,9 +211,9 @@ def compile_command(
 @click.option("--argo-server", envvar="ARGO_SERVER", help="The Argo Server's URL (default: $ARGO_SERVER).")
 @click.option("--token", envvar="ARGO_TOKEN", help="A bearer token (default: $ARGO_TOKEN).")
 @click.option("--namespace", default=None, help="Where the Workflow runs (default: the experiment's, else default).")
-@click.option("--image", default=None, help="The katib-flow image the steps run.")
-@click.option("--db-secret", default="katib-flow-db", show_default=True)
-@click.option("--service-account", default="katib-flow", show_default=True)
+@_IMAGE
+@_DB_SECRET
+@_SERVICE_ACCOUNT
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @click.option("--dry-run", is_flag=True, help="Compile and print what would be submitted; contact no server.")
 @guarded
@@ -214,16 +229,13 @@ def submit_command(
     dry_run: bool,
 ) -> None:
     """Compile an experiment and submit the Workflow to an Argo Server; prints its name and UI link."""
-    from .argo.compiler import CompileOptions, compile_workflow
+    from .argo.compiler import compile_workflow
     from .argo.submit import SubmitError, submit_workflow
     from .spec import load_experiment
 
     experiment = load_experiment(file)
     target = namespace or experiment.namespace or "default"
-    options = CompileOptions(
-        image=image or CompileOptions().image, namespace=target, db_secret=db_secret, service_account=service_account
-    )
-    workflow = compile_workflow(experiment, options)
+    workflow = compile_workflow(experiment, _compile_options(image, target, db_secret, service_account))
     if dry_run:
         click.echo(workflow.to_yaml(), nl=False)
         return
@@ -242,9 +254,7 @@ def submit_command(
 
 @main.command("status")
 @click.argument("name")
-@click.option(
-    "--db", "db", metavar="URL", help="Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-flow.db)."
-)
+@click.option("--db", "db", metavar="URL", help=DB_HELP)
 @click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
 @guarded
@@ -269,9 +279,7 @@ def status_command(name: str, db: str | None, namespace: str | None, output: str
 
 @main.command("trials")
 @click.argument("name")
-@click.option(
-    "--db", "db", metavar="URL", help="Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-flow.db)."
-)
+@click.option("--db", "db", metavar="URL", help=DB_HELP)
 @click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @guarded
