@@ -1,11 +1,13 @@
-"""Katib's trial conditions, evaluated as Katib evaluates them: a GJSON path that "exists".
+"""Katib's trial conditions, evaluated as Katib evaluates them: GJSON paths over the run object.
 
-Katib decides that a trial's run object succeeded (or failed) when
-``gjson.Get(status, condition).Exists()``; the defaults are queries such as
-``status.conditions.#(type=="Complete")#|#(status=="True")#``. Argo's resource
-conditions cannot express these, so a user's own condition is evaluated by the
-``wait`` step with this module. It implements the part of GJSON's path syntax
-that conditions use, with GJSON's results:
+Katib's trial controller runs ``gjson.Get(runObject, condition)`` for the
+failure condition first, then the success condition, and takes a condition as
+met when the result is an object or a non-empty array; the matched condition
+(the first element of an array) gives the trial's reason and message. The
+defaults are queries such as ``status.conditions.#(type=="Complete")#|#(status=="True")#``.
+Argo's resource conditions cannot express these, so the ``wait`` step evaluates
+a user's own condition with this module. It implements the part of GJSON's
+path syntax that conditions use, with GJSON's results:
 
 - ``a.b.c`` keys (``\\.`` escapes a dot, ``*`` and ``?`` are wildcards), ``0``/``1``
   array indices, ``#`` (an array's length), ``#.key`` (that key of every element);
@@ -14,10 +16,10 @@ that conditions use, with GJSON's results:
   ``false`` or ``null`` values, and ``#(path)`` (the path exists);
 - ``|`` pipes the result into the rest of the path.
 
-One GJSON behaviour matters and is kept: an every-match query over a non-empty
-array "exists" even when nothing matched (it is ``[]``), while over an empty or
-missing array it does not. Katib's default conditions rely on the second query
-after the pipe to turn "no match" into "does not exist".
+A scalar result (``status.succeeded`` is ``1``) is not a met condition, in
+Katib and here: conditions must select an object. Where Katib's controller
+cannot read the match (an array of scalars) it logs an error and the trial
+never ends; here such a match counts as met, with no reason or message.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MISSING", "condition_holds", "get"]
+__all__ = ["MISSING", "Verdict", "condition_holds", "condition_match", "get", "judge"]
 
 
 class _Missing:
@@ -50,9 +52,38 @@ class _Query:
     every: bool
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A run object met its success or failure condition; reason and message come from the matched condition."""
+
+    succeeded: bool
+    reason: str
+    message: str
+
+
+def condition_match(document: Any, condition: str) -> Any:
+    """What Katib reads as the met condition: the object (or an array's first element), or :data:`MISSING`."""
+    found = get(document, condition)
+    if isinstance(found, dict):
+        return found
+    if isinstance(found, list) and found:
+        return found[0]
+    return MISSING
+
+
 def condition_holds(document: Any, condition: str) -> bool:
-    """Katib's test: the condition's path exists in the run object (as ``gjson.Get(...).Exists()``)."""
-    return get(document, condition) is not MISSING
+    """Katib's test: the condition selects an object or a non-empty array."""
+    return condition_match(document, condition) is not MISSING
+
+
+def judge(document: Any, success: str, failure: str) -> Verdict | None:
+    """Failed, succeeded (checked in that order, as Katib does) or still running (None)."""
+    for succeeded, condition in ((False, failure), (True, success)):
+        match = condition_match(document, condition)
+        if match is not MISSING:
+            fields = match if isinstance(match, dict) else {}
+            return Verdict(succeeded, str(fields.get("reason", "")), str(fields.get("message", "")))
+    return None
 
 
 def get(document: Any, path: str) -> Any:

@@ -1,4 +1,4 @@
-"""Katib's GJSON trial conditions, evaluated as gjson.Get(...).Exists() would."""
+"""Katib's GJSON trial conditions: met when gjson.Get(...) is an object or a non-empty array, failure first."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from katib_flow.cluster.gjson import MISSING, condition_holds, get
+from katib_flow.cluster.gjson import MISSING, Verdict, condition_holds, get, judge
 from katib_flow.spec import constants as c
 
 JOB_SUCCESS = c.DEFAULT_JOB_SUCCESS_CONDITION
@@ -37,13 +37,34 @@ def test_katib_default_job_conditions(document: dict[str, Any], succeeded: bool,
     assert condition_holds(document, JOB_FAILURE) is failed
 
 
-def test_gjson_quirk_kept_an_every_match_query_over_a_non_empty_array_exists_even_without_a_match() -> None:
-    # gjson returns "[]" here, and Exists() is true: Katib would call this Job succeeded.
-    quirky = job(("Complete", "False"))
-    assert get(quirky, 'status.conditions.#(type=="Complete")#|#(status=="True")#') == []
-    assert condition_holds(quirky, JOB_SUCCESS)
-    # over an empty array there is no result
+def test_an_every_match_query_without_a_match_is_an_empty_array_and_not_met() -> None:
+    # gjson returns "[]" here; Katib's controller needs a non-empty array, so the Job is still running.
+    not_complete = job(("Complete", "False"))
+    assert get(not_complete, 'status.conditions.#(type=="Complete")#|#(status=="True")#') == []
+    assert not condition_holds(not_complete, JOB_SUCCESS)
     assert get({"a": []}, 'a.#(x=="y")#') is MISSING
+
+
+def test_a_scalar_result_is_not_a_met_condition() -> None:
+    assert get(job(succeeded=1), "status.succeeded") == 1
+    assert not condition_holds(job(succeeded=1), "status.succeeded")
+    assert condition_holds(job(succeeded=1), "status")  # an object is
+
+
+def test_judge_checks_failure_first_and_takes_reason_and_message_from_the_match() -> None:
+    both = {
+        "status": {
+            "conditions": [
+                {"type": "Complete", "status": "True", "reason": "Done", "message": "all good"},
+                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "too many"},
+            ]
+        }
+    }
+    assert judge(both, JOB_SUCCESS, JOB_FAILURE) == Verdict(False, "BackoffLimitExceeded", "too many")
+    assert judge(job(("Complete", "True")), JOB_SUCCESS, JOB_FAILURE) == Verdict(True, "CompleteReason", "")
+    assert judge(job(active=1), JOB_SUCCESS, JOB_FAILURE) is None
+    # an array of scalars: Katib's controller cannot read it and never ends the trial; here it is met
+    assert judge({"status": {"tags": ["done"]}}, "status.tags", JOB_FAILURE) == Verdict(True, "", "")
 
 
 def test_kubeflow_job_default_condition() -> None:
