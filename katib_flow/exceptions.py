@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ClusterError",
     "CollectorError",
     "CompileError",
     "InvalidSettingsError",
@@ -109,3 +110,7 @@ class StorageError(KatibFlowError, RuntimeError):
 
 class TrialExecutionError(KatibFlowError, RuntimeError):
     """A trial could not be started or supervised."""
+
+
+class ClusterError(KatibFlowError, RuntimeError):
+    """The Kubernetes API refused or could not serve a request about a trial's run object."""

@@ -16,16 +16,23 @@ from typing import Any
 import click
 
 from ..cli_errors import guarded
+from ..engine import Trial
 from ..spec import load_experiment
 from ..store import Store
+from .kube import KubernetesApi, RunObjects, load_api_client
 from .pods import PodLogs
 from .steps import collect_step, decide_step, finish_step, init_step, primary_log, suggest_step
+from .wait import Owner, wait_step
 
 __all__ = ["step_group"]
 
 _DB = click.option("--db", metavar="URL", help="Database URL (default: $KATIB_FLOW_DB_URL).")
 _NAME = click.option("--experiment", "name", required=True, help="The experiment's metadata.name.")
 _NAMESPACE = click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
+_RUN_NAMESPACE = click.option(
+    "--run-namespace",
+    help="Namespace of the run object when its manifest names none (the Workflow's: {{workflow.namespace}}).",
+)
 _OUTPUTS = click.option(
     "--outputs",
     type=click.Path(file_okay=False, path_type=Path),
@@ -119,6 +126,7 @@ def suggest_command(
     help="The trial's metrics file or event folder (File and TensorFlowEvent collectors).",
 )
 @click.option("--message", default="", help="Why the run object failed, for the trial's status.")
+@_RUN_NAMESPACE
 @_DB
 @_OUTPUTS
 @guarded
@@ -131,6 +139,7 @@ def collect_command(
     from_pod_logs: bool,
     metrics_path: Path | None,
     message: str,
+    run_namespace: str | None,
     db: str | None,
     outputs: Path,
 ) -> None:
@@ -138,7 +147,7 @@ def collect_command(
     with Store(db) as store:
         lines: Iterable[str] = log_file if log_file is not None else ()
         if from_pod_logs:
-            lines = primary_log(store, name, namespace, trial, PodLogs.from_environment())
+            lines = primary_log(store, name, namespace, trial, PodLogs.from_environment(), run_namespace)
         done = collect_step(
             store,
             name,
@@ -149,7 +158,58 @@ def collect_command(
             metrics_path=metrics_path,
             message=message,
         )
-    _write(outputs, {"state": done.state.value, "objective": "" if done.objective is None else repr(done.objective)})
+    _write_trial(outputs, done)
+
+
+def _write_trial(outputs: Path, trial: Trial) -> None:
+    _write(outputs, {"state": trial.state.value, "objective": "" if trial.objective is None else repr(trial.objective)})
+
+
+@step_group.command("wait")
+@_NAME
+@_NAMESPACE
+@click.option("--trial", required=True)
+@_RUN_NAMESPACE
+@click.option("--owner-workflow", metavar="NAME", help="The Workflow that owns the run object ({{workflow.name}}).")
+@click.option("--owner-uid", metavar="UID", help="Its uid ({{workflow.uid}}); needed with --owner-workflow.")
+@click.option("--poll-seconds", type=float, default=5.0, show_default=True)
+@_DB
+@_OUTPUTS
+@guarded
+def wait_command(
+    name: str,
+    namespace: str | None,
+    trial: str,
+    run_namespace: str | None,
+    owner_workflow: str | None,
+    owner_uid: str | None,
+    poll_seconds: float,
+    db: str | None,
+    outputs: Path,
+) -> None:
+    """Create the trial's run object (or find it), wait for Katib's conditions, stop it early, finish the trial.
+
+    Outputs: state, objective.
+    """
+    if bool(owner_workflow) != bool(owner_uid):
+        raise click.UsageError("--owner-workflow and --owner-uid go together")
+    owner = Owner(owner_workflow, owner_uid) if owner_workflow and owner_uid else None
+    api_client = load_api_client()
+    from kubernetes import client
+
+    with Store(db) as store:
+        done = wait_step(
+            store,
+            name,
+            namespace,
+            trial,
+            RunObjects(KubernetesApi(api_client)),
+            PodLogs(client.CoreV1Api(api_client)),
+            run_namespace=run_namespace,
+            owner=owner,
+            poll_seconds=poll_seconds,
+        )
+    _write_trial(outputs, done)
 
 
 @step_group.command("decide")

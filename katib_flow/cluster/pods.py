@@ -10,13 +10,14 @@ is the one whose log counts, as it is the attempt that ended the run.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
-from ..exceptions import CollectorError
+from ..exceptions import ClusterError, CollectorError
 from ..spec import constants as c
+from .kube import load_api_client, retrying
 
 __all__ = ["PodLogs", "primary_pod_selector"]
 
@@ -26,8 +27,7 @@ _OWNER_LABEL = {
     **dict.fromkeys(c.KUBEFLOW_JOB_KINDS, "training.kubeflow.org/job-name"),
     c.TRAIN_JOB_KIND: "jobset.sigs.k8s.io/jobset-name",
 }
-_ATTEMPTS = 5
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+T = TypeVar("T")
 
 
 def primary_pod_selector(run_object: Mapping[str, Any], primary_pod_labels: Mapping[str, str] | None) -> str:
@@ -48,46 +48,93 @@ def primary_pod_selector(run_object: Mapping[str, Any], primary_pod_labels: Mapp
 class PodLogs:
     """Reads pod logs through a ``kubernetes`` CoreV1Api; API errors are retried with backoff."""
 
-    def __init__(self, api: Any, *, sleep: Any = time.sleep) -> None:
+    def __init__(self, api: Any, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.api = api
         self._sleep = sleep
 
     @classmethod
     def from_environment(cls) -> PodLogs:
         """In a pod, its service account; elsewhere, the current kubeconfig context."""
-        from kubernetes import client, config
+        from kubernetes import client
 
-        try:
-            config.load_incluster_config()  # type: ignore[no-untyped-call]
-        except config.ConfigException:
-            config.load_kube_config()  # type: ignore[no-untyped-call]
-        return cls(client.CoreV1Api())
+        return cls(client.CoreV1Api(load_api_client()))
 
     def primary_log(self, namespace: str, selector: str, container: str) -> Iterator[str]:
         """The log lines of ``container`` in the newest pod matching ``selector``."""
-        pods = self._retry(lambda: self.api.list_namespaced_pod(namespace, label_selector=selector).items)
-        if not pods:
+        newest = self._newest(namespace, selector)
+        if newest is None:
             raise CollectorError(f"no pod in namespace {namespace!r} matches {selector!r}")
-        newest = max(
-            pods, key=lambda pod: (pod.metadata.creation_timestamp is not None, pod.metadata.creation_timestamp)
-        )
-        text: str = self._retry(
-            lambda: self.api.read_namespaced_pod_log(newest.metadata.name, namespace, container=container)
-        )
+        text: str = self._retry(lambda: self.api.read_namespaced_pod_log(newest, namespace, container=container))
         yield from text.splitlines()
 
-    def _retry(self, call: Any) -> Any:
+    def follow(
+        self,
+        namespace: str,
+        selector: str,
+        container: str,
+        on_line: Callable[[str], None],
+        done: threading.Event,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        """Feed ``container``'s log lines of the newest matching pod as they are written.
+
+        Returns once ``done`` is set and the newest pod's log has been read to
+        its end. A pod that is replaced (a Job's retry) is followed by its
+        successor from the start; a stream that drops is opened again and the
+        lines already fed are skipped.
+        """
+        fed: dict[str, int] = {}
+        while True:
+            finished = done.is_set()
+            pod = self._newest(namespace, selector)
+            if pod is not None:
+                fed[pod] = self._stream(namespace, pod, container, fed.get(pod, 0), on_line)
+            if finished:
+                return
+            done.wait(poll_seconds)
+
+    def _stream(self, namespace: str, pod: str, container: str, skip: int, on_line: Callable[[str], None]) -> int:
+        """Feed the lines after the first ``skip``; the number of lines read. A pod not started yet reads none."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
-        for attempt in range(_ATTEMPTS):
-            try:
-                return call()
-            except ApiException as err:
-                if (err.status is not None and err.status < 500 and err.status != 429) or attempt == _ATTEMPTS - 1:
-                    raise CollectorError(f"Kubernetes API: {err.status} {err.reason}") from err
-            except HTTPError as err:
-                if attempt == _ATTEMPTS - 1:
-                    raise CollectorError(f"Kubernetes API unreachable: {err}") from err
-            self._sleep(min(10.0, 0.5 * 2**attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+        count = 0
+        try:
+            response = self.api.read_namespaced_pod_log(
+                pod, namespace, container=container, follow=True, _preload_content=False
+            )
+        except (ApiException, HTTPError):
+            return skip  # not started, or the API is busy: the next round asks again
+        partial = b""
+        try:
+            while chunk := response.read1(4096):  # what has arrived, not a full buffer: lines as they are written
+                partial += chunk
+                *lines, partial = partial.split(b"\n")
+                for line in lines:
+                    if count >= skip:
+                        on_line(line.decode("utf-8", errors="replace"))
+                    count += 1
+            if partial:
+                if count >= skip:
+                    on_line(partial.decode("utf-8", errors="replace"))
+                count += 1
+        except HTTPError:
+            pass  # dropped: the caller opens the stream again and skips what was fed
+        finally:
+            response.release_conn()
+        return max(count, skip)
+
+    def _newest(self, namespace: str, selector: str) -> str | None:
+        pods = self._retry(lambda: self.api.list_namespaced_pod(namespace, label_selector=selector).items)
+        if not pods:
+            return None
+        newest = max(
+            pods, key=lambda pod: (pod.metadata.creation_timestamp is not None, pod.metadata.creation_timestamp)
+        )
+        return str(newest.metadata.name)
+
+    def _retry(self, call: Callable[[], T]) -> T:
+        try:
+            return retrying(call, self._sleep)
+        except ClusterError as err:
+            raise CollectorError(str(err)) from err

@@ -33,6 +33,7 @@ from ..engine import (
     init_experiment,
 )
 from ..engine.trials import load_trial
+from ..engine.views import trial_view
 from ..exceptions import CollectorError
 from ..spec import constants as c
 from ..spec.models import Experiment
@@ -145,7 +146,15 @@ def collect_step(
     TensorFlowEvent); Push metrics are already in the database.
     """
     stored = find_experiment(store, name, namespace)
-    observations = _observations(stored.experiment, log_lines, metrics_path)
+    current = store.transaction(lambda session: trial_view(load_trial(session, stored.id, trial).row))
+    if not current.state.is_active:
+        return current  # a retried collect, or the wait step finished it: its pod may be gone already
+    try:
+        observations = _observations(stored.experiment, log_lines, metrics_path)
+    except CollectorError:
+        if succeeded:
+            raise
+        observations = []  # a failed trial's pod may be gone: its failure is what counts
     outcome = Outcome.SUCCEEDED if succeeded else Outcome.FAILED
     if not succeeded and not message:
         message = "the trial's run object met its failure condition"
@@ -176,8 +185,14 @@ def _observations(experiment: Experiment, log_lines: Iterable[str], metrics_path
     return list(parser.parse_lines(log_lines))
 
 
-def primary_log(store: Store, name: str, namespace: str | None, trial: str, pods: PodLogs) -> Iterator[str]:
-    """The trial's primary container log, read from its primary pod (the StdOut collector on a cluster)."""
+def primary_log(
+    store: Store, name: str, namespace: str | None, trial: str, pods: PodLogs, run_namespace: str | None = None
+) -> Iterator[str]:
+    """The trial's primary container log, read from its primary pod (the StdOut collector on a cluster).
+
+    The pod is looked for in the run object's namespace, else ``run_namespace``
+    (the Workflow's, where Argo created the object), else the experiment's.
+    """
     stored = find_experiment(store, name, namespace)
     experiment = stored.experiment
     run_object = store.transaction(lambda session: load_trial(session, stored.id, trial).row.run_object)
@@ -186,7 +201,9 @@ def primary_log(store: Store, name: str, namespace: str | None, trial: str, pods
     template = experiment.spec.trial_template
     assert template is not None
     selector = primary_pod_selector(run_object, template.primary_pod_labels)
-    pod_namespace = run_object.get("metadata", {}).get("namespace") or experiment.namespace or "default"
+    pod_namespace = (
+        run_object.get("metadata", {}).get("namespace") or run_namespace or experiment.namespace or "default"
+    )
     return pods.primary_log(pod_namespace, selector, template.primary_container_name or "")
 
 

@@ -12,10 +12,11 @@ from .evaluate import Evaluation, evaluate, experiment_status
 from .lifecycle import find_experiment, init_experiment
 from .render import LocalCommand, RenderedTrial, render_run_object, render_trial
 from .reserve import Slot, reserve_trials, trial_name
-from .trials import Outcome, finish_trial, mark_running, record_observations, stop_rules
+from .trials import EARLY_STOPPED_MESSAGE, Outcome, finish_trial, mark_running, record_observations, stop_rules
 from .views import StoredExperiment, Trial, load_history
 
 __all__ = [
+    "EARLY_STOPPED_MESSAGE",
     "Claim",
     "Evaluation",
     "LocalCommand",

@@ -20,7 +20,10 @@ from .clock import now, to_naive_utc
 from .evaluate import conclude
 from .views import Trial, current_stop_rules, trial_view
 
-__all__ = ["Outcome", "finish_trial", "mark_running", "record_observations", "stop_rules"]
+__all__ = ["EARLY_STOPPED_MESSAGE", "Outcome", "finish_trial", "mark_running", "record_observations", "stop_rules"]
+
+
+EARLY_STOPPED_MESSAGE = "Trial is early stopped: every early-stopping rule holds"
 
 
 class Outcome(str, Enum):

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from ..collectors import TensorFlowEventCollector, line_collector
 from ..collectors.push import EXPERIMENT_ENV, TRIAL_ENV
 from ..engine import (
+    EARLY_STOPPED_MESSAGE,
     Evaluation,
     Outcome,
     RenderedTrial,
@@ -221,7 +222,7 @@ def _outcome(
     result: ProcessResult, early_stopped: bool, interrupted: bool, timeout: float | None
 ) -> tuple[Outcome, str]:
     if early_stopped:
-        return Outcome.EARLY_STOPPED, "Trial is early stopped: every early-stopping rule holds"
+        return Outcome.EARLY_STOPPED, EARLY_STOPPED_MESSAGE
     if interrupted:
         return Outcome.KILLED, "Trial is killed: the run was interrupted"
     if result.timed_out:

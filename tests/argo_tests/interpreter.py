@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cluster_tests.fake_kubernetes import FakeKubernetes, FakePod
+from ..cluster_tests.fake_jobs import JobController
+from ..cluster_tests.fake_kubernetes import FakeKubernetes
 
 _REF = re.compile(r"\{\{\s*([^}=][^}]*?)\s*\}\}")
 _EXPR = re.compile(r"\{\{=\s*asInt\(([\w.-]+)\)\s*\+\s*(\d+)\s*\}\}")
@@ -162,32 +163,12 @@ class Interpreter:
         assert resource["action"] == "create"
         manifest = json.loads(_substitute_inputs(resource["manifest"], inputs))
         assert manifest["kind"] == "Job", "the interpreter simulates batch/v1 Jobs"
-        name, namespace = manifest["metadata"]["name"], manifest["metadata"].get("namespace", "default")
+        name = manifest["metadata"]["name"]
         with self._lock:
             if name in self._objects:
                 return Node("Failed")  # Argo's create of an existing object fails
             self._objects[name] = manifest
-        spec = manifest["spec"]
-        (container,) = spec["template"]["spec"]["containers"]
-        status: dict[str, int] = {"succeeded": 0, "failed": 0}
-        while True:  # the Job controller: a new pod per attempt until success or backoffLimit
-            attempt = status["failed"]
-            done = subprocess.run(
-                [*container.get("command", []), *container.get("args", [])], capture_output=True, text=True, check=False
-            )
-            pod = FakePod(
-                f"{name}-{attempt}",
-                namespace,
-                {"job-name": name},
-                f"2026-01-01T00:{attempt:02d}:00Z",
-                {container["name"]: done.stdout},
-            )
-            with self._lock:
-                self.kube.pods.append(pod)
-            status["succeeded" if done.returncode == 0 else "failed"] += 1
-            if done.returncode == 0 or status["failed"] > spec.get("backoffLimit", 6):
-                break
-        manifest["status"] = status
+        manifest["status"] = JobController(self.kube).run(manifest)
         if _selector_holds(resource["successCondition"], manifest):
             return Node("Succeeded")
         assert _selector_holds(resource["failureCondition"], manifest)

@@ -1,21 +1,31 @@
-"""A fake Kubernetes API server on loopback: just the pod list and pod log endpoints the collect step reads.
+"""A fake Kubernetes API server on loopback: pods and their logs, run objects, discovery, and a Job controller.
 
 Real HTTP, so the ``kubernetes`` client's own request building, label
-selectors and response decoding are exercised. Tests put pods (with labels,
-creation times and per-container logs) in ``FakeKubernetes.pods``.
+selectors, streaming and response decoding are exercised. Tests put pods (with
+labels, creation times and per-container logs) in ``FakeKubernetes.pods``; run
+objects created through the API land in ``FakeKubernetes.objects``, and a
+created batch/v1 Job is run by :class:`JobController` when one is attached.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+# What discovery serves: (group/version) -> [(plural, kind)]
+RESOURCES: dict[str, list[tuple[str, str]]] = {
+    "batch/v1": [("jobs", "Job")],
+    "kubeflow.org/v1": [("tfjobs", "TFJob"), ("pytorchjobs", "PyTorchJob"), ("xgboostjobs", "XGBoostJob")],
+    "example.com/v1": [("widgets", "Widget")],
+}
 
 
 @dataclass
@@ -25,14 +35,19 @@ class FakePod:
     labels: dict[str, str]
     created: str  # RFC 3339
     logs: dict[str, str]  # container -> text
+    running: bool = False  # a following log stream stays open while the pod runs
 
 
 @dataclass
 class FakeKubernetes:
     pods: list[FakePod] = field(default_factory=list)
+    objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (plural, ns, name)
     requests: list[str] = field(default_factory=list)
     fail_next: int = 0  # answer that many requests with 503 first
     url: str = ""
+    on_create: Callable[[dict[str, Any]], None] | None = None
+    on_delete: Callable[[dict[str, Any]], None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def kubeconfig(self, path: Path) -> Path:
         """A kubeconfig file for processes that find the API the usual way (``KUBECONFIG``)."""
@@ -49,7 +64,20 @@ class FakeKubernetes:
 
     def matching(self, namespace: str, selector: str) -> list[FakePod]:
         wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
-        return [p for p in self.pods if p.namespace == namespace and wanted.items() <= p.labels.items()]
+        with self.lock:
+            return [p for p in self.pods if p.namespace == namespace and wanted.items() <= p.labels.items()]
+
+    def add_pod(self, pod: FakePod) -> None:
+        with self.lock:
+            self.pods.append(pod)
+
+    def append_log(self, pod: FakePod, container: str, text: str) -> None:
+        with self.lock:
+            pod.logs[container] = pod.logs.get(container, "") + text
+
+    def created(self, kind: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [o for o in self.objects.values() if o.get("kind") == kind]
 
 
 def _handler(state: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
@@ -58,39 +86,117 @@ def _handler(state: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+        def _serve(self, method: str) -> None:
             url = urlparse(self.path)
-            state.requests.append(self.path)
+            state.requests.append(f"{method} {self.path}" if method != "GET" else self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
             if state.fail_next > 0:
                 state.fail_next -= 1
                 self._send(503, "application/json", {"kind": "Status", "code": 503, "message": "busy"})
                 return
             parts = url.path.strip("/").split("/")
             query = parse_qs(url.query)
-            # /api/v1/namespaces/{ns}/pods and /api/v1/namespaces/{ns}/pods/{name}/log
             if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 5 and parts[4] == "pods":
-                pods = state.matching(parts[3], query.get("labelSelector", [""])[0])
-                items = [
-                    {
-                        "metadata": {
-                            "name": p.name,
-                            "namespace": p.namespace,
-                            "labels": p.labels,
-                            "creationTimestamp": p.created,
-                        }
+                self._pods(parts[3], query.get("labelSelector", [""])[0])
+            elif parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 7 and parts[6] == "log":
+                self._log(parts[3], parts[5], query.get("container", [""])[0], query.get("follow") == ["true"])
+            elif parts[0] == "apis" and len(parts) == 3:
+                self._discovery("/".join(parts[1:3]))
+            elif parts[0] == "apis" and len(parts) in (6, 7) and parts[3] == "namespaces":
+                self._object(method, parts[5], parts[4], parts[6] if len(parts) == 7 else None, body)
+            else:
+                self._send(404, "application/json", {"kind": "Status", "code": 404})
+
+        def _pods(self, namespace: str, selector: str) -> None:
+            items = [
+                {
+                    "metadata": {
+                        "name": p.name,
+                        "namespace": p.namespace,
+                        "labels": p.labels,
+                        "creationTimestamp": p.created,
                     }
-                    for p in pods
-                ]
-                self._send(200, "application/json", {"kind": "PodList", "apiVersion": "v1", "items": items})
+                }
+                for p in state.matching(namespace, selector)
+            ]
+            self._send(200, "application/json", {"kind": "PodList", "apiVersion": "v1", "items": items})
+
+        def _log(self, namespace: str, name: str, container: str, follow: bool) -> None:
+            with state.lock:
+                pod = next((p for p in state.pods if p.namespace == namespace and p.name == name), None)
+            if pod is None or container not in pod.logs:
+                self._send(404, "application/json", {"kind": "Status", "code": 404, "message": "not found"})
                 return
-            if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 7 and parts[6] == "log":
-                pod = next((p for p in state.pods if p.namespace == parts[3] and p.name == parts[5]), None)
-                container = query.get("container", [""])[0]
-                if pod is None or container not in pod.logs:
-                    self._send(404, "application/json", {"kind": "Status", "code": 404, "message": "not found"})
-                    return
+            if not follow:
                 self._send(200, "text/plain", pod.logs[container])
                 return
-            self._send(404, "application/json", {"kind": "Status", "code": 404})
+            # HTTP/1.0 without Content-Length: the body ends when the connection closes, as a followed log does
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            sent = 0
+            while True:
+                with state.lock:
+                    text, running = pod.logs[container], pod.running
+                if len(text) > sent:
+                    self.wfile.write(text[sent:].encode())
+                    self.wfile.flush()
+                    sent = len(text)
+                if not running:
+                    return
+                time.sleep(0.02)
+
+        def _discovery(self, group_version: str) -> None:
+            if group_version not in RESOURCES:
+                self._send(404, "application/json", {"kind": "Status", "code": 404})
+                return
+            resources = [
+                {"name": plural, "kind": kind, "namespaced": True} for plural, kind in RESOURCES[group_version]
+            ] + [{"name": f"{plural}/status", "kind": kind} for plural, kind in RESOURCES[group_version]]
+            self._send(200, "application/json", {"kind": "APIResourceList", "resources": resources})
+
+        def _object(self, method: str, plural: str, namespace: str, name: str | None, body: Any) -> None:
+            if method == "POST":
+                assert body is not None and name is None
+                key = (plural, namespace, body["metadata"]["name"])
+                with state.lock:
+                    exists = key in state.objects
+                    if not exists:
+                        body["metadata"]["namespace"] = namespace
+                        body["metadata"]["uid"] = f"uid-{len(state.objects)}"
+                        state.objects[key] = body
+                if exists:
+                    self._send(409, "application/json", {"kind": "Status", "code": 409, "reason": "AlreadyExists"})
+                    return
+                if state.on_create is not None:
+                    state.on_create(body)
+                self._send(201, "application/json", body)
+                return
+            key = (plural, namespace, name or "")
+            with state.lock:
+                found = state.objects.get(key)
+                if method == "DELETE" and found is not None:
+                    del state.objects[key]
+                snapshot = json.loads(json.dumps(found)) if found is not None else None
+            if snapshot is None:
+                self._send(404, "application/json", {"kind": "Status", "code": 404, "reason": "NotFound"})
+                return
+            if method == "DELETE":
+                assert body is not None and body.get("propagationPolicy") == "Background"
+                if state.on_delete is not None:
+                    state.on_delete(snapshot)
+                self._send(200, "application/json", {"kind": "Status", "status": "Success"})
+                return
+            self._send(200, "application/json", snapshot)
 
         def _send(self, code: int, content_type: str, body: Any) -> None:
             data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
@@ -110,6 +216,7 @@ def fake_kubernetes() -> Iterator[tuple[FakeKubernetes, Any]]:
 
     state = FakeKubernetes()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -1,0 +1,144 @@
+"""The ``wait`` step: a trial's run object created, watched and judged by Katib's own conditions.
+
+The compiler uses it instead of an Argo resource template where Argo's
+selectors cannot say what Katib's conditions say (any kind other than a Job or
+a Kubeflow training job, a user-written condition, a Job with a deadline or a
+pod failure policy) and where the experiment stops trials early. It:
+
+- creates the run object, or finds the one a previous attempt created (so a
+  retried step never fails on AlreadyExists and never runs a trial twice);
+- polls it and evaluates the template's GJSON conditions as Katib's trial
+  controller does (:func:`katib_flow.cluster.gjson.judge`);
+- when the trial has stop rules, follows the primary container's log while it
+  runs, records the metrics as they appear and, once every rule holds, deletes
+  the run object: the trial ends ``EarlyStopped``, as in Katib;
+- finishes the trial with its metrics, so the lane needs no collect step.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..collectors import line_collector
+from ..engine import EARLY_STOPPED_MESSAGE, Outcome, Trial, find_experiment, finish_trial
+from ..engine.trials import load_trial
+from ..engine.views import trial_view
+from ..exceptions import CollectorError
+from ..runner.feed import MetricsFeed
+from ..spec import constants as c
+from ..store import Store
+from .gjson import judge
+from .kube import RunObjects
+from .pods import PodLogs, primary_pod_selector
+from .steps import collect_step
+
+__all__ = ["Owner", "placed", "wait_step"]
+
+_FOLLOWER_GRACE_SECONDS = 120.0  # a deleted pod's log stream ends after its termination grace period
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The Workflow that owns the run object, as Argo's ``setOwnerReference`` would record it."""
+
+    name: str
+    uid: str
+
+    def reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Workflow",
+            "name": self.name,
+            "uid": self.uid,
+            "blockOwnerDeletion": True,
+        }
+
+
+def placed(run_object: Mapping[str, Any], namespace: str | None, owner: Owner | None) -> dict[str, Any]:
+    """The run object in ``namespace`` (unless it names its own) and owned by ``owner``."""
+    metadata = dict(run_object.get("metadata", {}))
+    if namespace and not metadata.get("namespace"):
+        metadata["namespace"] = namespace
+    if owner is not None:
+        others = [r for r in metadata.get("ownerReferences", []) if r.get("uid") != owner.uid]
+        metadata["ownerReferences"] = [*others, owner.reference()]
+    return {**run_object, "metadata": metadata}
+
+
+def wait_step(
+    store: Store,
+    name: str,
+    namespace: str | None,
+    trial: str,
+    objects: RunObjects,
+    pods: PodLogs,
+    *,
+    run_namespace: str | None = None,
+    owner: Owner | None = None,
+    poll_seconds: float = 5.0,
+) -> Trial:
+    """Run the trial's object to its end and finish the trial; a finished trial is returned unchanged."""
+    stored = find_experiment(store, name, namespace)
+    current = store.transaction(lambda session: trial_view(load_trial(session, stored.id, trial).row))
+    if not current.state.is_active:
+        return current  # a retried step after the trial was finished
+    if current.run_object is None:
+        raise CollectorError(f"trial {trial!r} has no run object: it was never suggested")
+    spec = stored.experiment.spec
+    template, mc, objective = spec.trial_template, spec.metrics_collector_spec, spec.objective
+    assert template is not None and mc is not None and mc.collector is not None and objective is not None
+    assert template.success_condition and template.failure_condition  # defaults filled by check()
+    run_object = placed(current.run_object, run_namespace or stored.experiment.namespace, owner)
+    pod_namespace = run_object["metadata"].get("namespace") or "default"
+    stdout = mc.collector.kind == c.COLLECTOR_STDOUT
+    selector = primary_pod_selector(run_object, template.primary_pod_labels) if stdout else ""
+    container = template.primary_container_name or ""
+
+    stop = threading.Event()
+    follower: tuple[threading.Thread, threading.Event, MetricsFeed] | None = None
+    if current.stop_rules and stdout:
+        names = [objective.objective_metric_name or "", *(objective.additional_metric_names or [])]
+        feed = MetricsFeed(store, stored.id, trial, line_collector(mc, names), current.stop_rules, stop.set)
+        done = threading.Event()
+        thread = threading.Thread(
+            target=pods.follow,
+            args=(pod_namespace, selector, container, feed.line, done, min(poll_seconds, 2.0)),
+            daemon=True,
+        )
+        follower = (thread, done, feed)
+
+    objects.get_or_create(run_object)
+    if follower is not None:
+        follower[0].start()
+    while True:
+        if stop.is_set():
+            objects.delete(run_object)
+            outcome, message = Outcome.EARLY_STOPPED, EARLY_STOPPED_MESSAGE
+            break
+        live = objects.get(run_object)
+        if live is None:
+            kind, object_name = run_object.get("kind"), run_object["metadata"].get("name")
+            outcome, message = Outcome.FAILED, f"the {kind} {object_name} was deleted before it met a condition"
+            break
+        verdict = judge(live, template.success_condition, template.failure_condition)
+        if verdict is not None:
+            outcome = Outcome.SUCCEEDED if verdict.succeeded else Outcome.FAILED
+            message = ": ".join(part for part in (verdict.reason, verdict.message) if part)
+            break
+        stop.wait(poll_seconds)
+
+    if follower is None:
+        lines = pods.primary_log(pod_namespace, selector, container) if stdout else ()
+        if outcome is Outcome.FAILED and not message:
+            message = "the trial's run object met its failure condition"
+        return collect_step(
+            store, name, namespace, trial, succeeded=outcome is Outcome.SUCCEEDED, log_lines=lines, message=message
+        )
+    thread, done, feed = follower
+    done.set()
+    thread.join(_FOLLOWER_GRACE_SECONDS)
+    batch, first = feed.drain()
+    return finish_trial(store, stored.id, trial, outcome, message, observations=batch, first_seq=first)

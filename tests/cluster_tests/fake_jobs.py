@@ -1,0 +1,105 @@
+"""The fake Kubernetes API's Job controller: each pod of a batch/v1 Job is a local process.
+
+The primary container's command runs on this machine, its output is
+published as the pod's log while it is written (so a followed log streams),
+failed pods are retried up to ``backoffLimit`` as Kubernetes does, and the
+Job's status gets the counters and the ``Complete``/``Failed`` condition.
+Deleting the Job through the API kills its running pod.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from .fake_kubernetes import FakeKubernetes, FakePod
+
+
+@dataclass
+class JobController:
+    kube: FakeKubernetes
+    _processes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    _deleted: set[str] = field(default_factory=set)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def attach(self) -> JobController:
+        """Run every Job created through the API, in the background."""
+        self.kube.on_create = self._created
+        self.kube.on_delete = self._deleted_object
+        return self
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(30)
+
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Run the Job to its end (a new pod per failed attempt up to backoffLimit); its final status."""
+        name, namespace = job["metadata"]["name"], job["metadata"].get("namespace", "default")
+        spec = job["spec"]
+        (container,) = spec["template"]["spec"]["containers"]
+        status: dict[str, Any] = {"active": 1}
+        self._publish(job, status)
+        failed = 0
+        while True:
+            pod = FakePod(f"{name}-{failed}", namespace, {"job-name": name}, f"2026-01-01T00:{failed:02d}:00Z", {})
+            pod.logs[container["name"]] = ""
+            pod.running = True
+            process = subprocess.Popen(
+                [*container.get("command", []), *container.get("args", [])],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            with self.kube.lock:
+                self._processes[name] = process
+            self.kube.add_pod(pod)
+            assert process.stdout is not None
+            for line in process.stdout:
+                self.kube.append_log(pod, container["name"], line)
+            code = process.wait()
+            with self.kube.lock:
+                pod.running = False
+                deleted = name in self._deleted
+            if deleted:
+                return status
+            if code == 0:
+                status = {"succeeded": 1, "failed": failed, "conditions": [{"type": "Complete", "status": "True"}]}
+                break
+            failed += 1
+            if failed > spec.get("backoffLimit", 6):
+                condition = {
+                    "type": "Failed",
+                    "status": "True",
+                    "reason": "BackoffLimitExceeded",
+                    "message": "Job has reached the specified backoff limit",
+                }
+                status = {"failed": failed, "conditions": [condition]}
+                break
+            status = {"active": 1, "failed": failed}
+            self._publish(job, status)
+        self._publish(job, status)
+        return status
+
+    def _publish(self, job: dict[str, Any], status: dict[str, Any]) -> None:
+        key = ("jobs", job["metadata"].get("namespace", "default"), job["metadata"]["name"])
+        with self.kube.lock:
+            job["status"] = status
+            if key in self.kube.objects:
+                self.kube.objects[key]["status"] = status
+
+    def _created(self, job: dict[str, Any]) -> None:
+        if job.get("kind") != "Job":
+            return
+        thread = threading.Thread(target=self.run, args=(job,), daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _deleted_object(self, job: dict[str, Any]) -> None:
+        name = job["metadata"]["name"]
+        with self.kube.lock:
+            self._deleted.add(name)
+            process = self._processes.get(name)
+        if process is not None and process.poll() is None:
+            process.terminate()

@@ -1,0 +1,218 @@
+"""The wait step: run objects created through a (fake) Kubernetes API, judged by Katib's conditions, stopped early.
+
+Real parts: the database (SQLite and MariaDB), the ``kubernetes`` client over
+HTTP, and Job pods that are real processes whose output streams as their log.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from katib_flow import Experiment, algorithm, early_stopping, minimize, search
+from katib_flow.cluster import init_step, suggest_step
+from katib_flow.cluster.kube import KubernetesApi, RunObjects
+from katib_flow.cluster.pods import PodLogs
+from katib_flow.cluster.wait import Owner, wait_step
+from katib_flow.engine import find_experiment
+from katib_flow.engine.trials import load_trial
+from katib_flow.exceptions import ClusterError
+from katib_flow.history import TrialState
+from katib_flow.spec import Experiment as Wire
+from katib_flow.store import Store
+
+from .fake_jobs import JobController
+from .fake_kubernetes import FakeKubernetes, FakePod, fake_kubernetes
+
+# Reports loss = x + 0.1/(step+1) for `steps` epochs, 0.05 s apart; exits 4 when x > 0.9.
+PROGRAM = (
+    "import sys, time\n"
+    "x, steps = float(sys.argv[1]), int(sys.argv[2])\n"
+    "for step in range(steps):\n"
+    "    print(f'epoch {step}: loss={x + 0.1 / (step + 1):.6f}', flush=True)\n"
+    "    time.sleep(0.05)\n"
+    "sys.exit(4 if x > 0.9 else 0)\n"
+)
+OWNER = Owner("hpo-abcde", "0000-1111")
+
+
+def experiment(steps: int = 3, **kwargs: Any) -> Wire:
+    return Experiment(
+        "waiting",
+        namespace="team",
+        objective=minimize("loss"),
+        algorithm=algorithm("grid"),
+        parameters={"x": search.discrete([0.1, 0.5, 0.95])},
+        image="python:3.11",
+        command=[sys.executable, "-c", PROGRAM, "${trialParameters.x}", str(steps)],
+        max_trial_count=3,
+        parallel_trial_count=1,
+        max_failed_trial_count=3,
+        **kwargs,
+    ).to_model()
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    with Store(db_url) as s:
+        yield s
+
+
+@pytest.fixture
+def kube() -> Iterator[tuple[FakeKubernetes, RunObjects, PodLogs]]:
+    with fake_kubernetes() as (fake, core):
+        JobController(fake).attach()
+        yield fake, RunObjects(KubernetesApi(core.api_client)), PodLogs(core)
+
+
+def next_trial(store: Store, iteration: int) -> str:
+    suggestion = suggest_step(store, "waiting", "team", 0, iteration, max_wait_seconds=0)
+    assert suggestion.runnable
+    return suggestion.trial
+
+
+def test_a_job_is_created_owned_by_the_workflow_judged_and_its_metrics_collected(
+    store: Store, kube: tuple[FakeKubernetes, RunObjects, PodLogs]
+) -> None:
+    fake, objects, pods = kube
+    init_step(store, experiment())
+    name = next_trial(store, 0)
+    done = wait_step(store, "waiting", "team", name, objects, pods, owner=OWNER, poll_seconds=0.05)
+    assert done.state is TrialState.SUCCEEDED
+    assert done.objective == pytest.approx(0.1 + 0.1 / 3, abs=1e-6)  # grid's first x is 0.1; the last epoch's loss
+    (job,) = fake.created("Job")
+    assert job["metadata"]["namespace"] == "team"
+    assert job["metadata"]["ownerReferences"] == [
+        {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": "hpo-abcde", "uid": "0000-1111",
+         "blockOwnerDeletion": True}
+    ]  # fmt: skip
+    assert "POST /apis/batch/v1/namespaces/team/jobs" in fake.requests
+
+
+def test_failure_condition_gives_the_reason_and_message_of_the_job(
+    store: Store, kube: tuple[FakeKubernetes, RunObjects, PodLogs]
+) -> None:
+    init_step(store, experiment())
+    for iteration in range(2):  # x = 0.1 and 0.5 succeed
+        wait_step(store, "waiting", "team", next_trial(store, iteration), kube[1], kube[2], poll_seconds=0.05)
+    failed = wait_step(store, "waiting", "team", next_trial(store, 2), kube[1], kube[2], poll_seconds=0.05)
+    assert failed.state is TrialState.FAILED
+    assert failed.message == "BackoffLimitExceeded: Job has reached the specified backoff limit"
+
+
+def test_a_retried_wait_finds_the_object_its_first_attempt_created_and_runs_nothing_twice(
+    store: Store, kube: tuple[FakeKubernetes, RunObjects, PodLogs]
+) -> None:
+    fake, objects, pods = kube
+    init_step(store, experiment())
+    name = next_trial(store, 0)
+    run_object = find_trial_object(store, name)
+    objects.get_or_create({**run_object, "metadata": {**run_object["metadata"], "namespace": "team"}})
+    done = wait_step(store, "waiting", "team", name, objects, pods, poll_seconds=0.05)
+    assert done.state is TrialState.SUCCEEDED
+    assert len(fake.created("Job")) == 1
+    assert sum(r.startswith("POST ") for r in fake.requests) == 2  # the first attempt's, and the 409 one
+    assert len([p for p in fake.pods if p.labels == {"job-name": name}]) == 1
+    # and once the trial is finished, a retry touches neither the API nor the trial
+    seen = len(fake.requests)
+    assert wait_step(store, "waiting", "team", name, objects, pods) == done
+    assert len(fake.requests) == seen
+
+
+def find_trial_object(store: Store, name: str) -> dict[str, Any]:
+    stored = find_experiment(store, "waiting", "team")
+    run_object: dict[str, Any] | None = store.transaction(lambda s: load_trial(s, stored.id, name).row.run_object)
+    assert run_object is not None
+    return run_object
+
+
+def test_early_stopping_on_the_cluster_deletes_the_run_object_and_keeps_the_metrics_so_far(
+    store: Store, kube: tuple[FakeKubernetes, RunObjects, PodLogs]
+) -> None:
+    fake, objects, pods = kube
+    # medianstop: after one succeeded trial, a trial whose loss is worse than its median from step 2 on stops
+    stopper = early_stopping("medianstop", min_trials_required=1, start_step=2)
+    init_step(store, experiment(steps=60, early_stopping=stopper))
+    first = wait_step(store, "waiting", "team", next_trial(store, 0), objects, pods, poll_seconds=0.05)
+    assert first.state is TrialState.SUCCEEDED
+    stopped = wait_step(store, "waiting", "team", next_trial(store, 1), objects, pods, poll_seconds=0.05)
+    assert stopped.state is TrialState.EARLY_STOPPED
+    assert stopped.reason == "TrialEarlyStopped"
+    assert stopped.objective is not None and stopped.objective > 0.5  # x = 0.5, stopped within its first epochs
+    assert len(stopped.metrics) >= 1
+    assert [o["kind"] for o in fake.created("Job")] == ["Job"]  # the stopped trial's Job is gone
+    assert any(r.startswith("DELETE /apis/batch/v1/namespaces/team/jobs/") for r in fake.requests)
+    (pod,) = [p for p in fake.pods if p.labels["job-name"] == stopped.name]
+    lines = pod.logs["training-container"].splitlines()
+    assert 2 <= len(lines) < 60  # killed long before its 60 epochs
+
+
+def test_any_kind_with_user_conditions_is_judged_by_gjson(store: Store) -> None:
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "spec": {
+            "x": "${trialParameters.x}",
+            "template": {"spec": {"containers": [{"name": "training-container", "image": "python:3.11"}]}},
+        },
+    }
+    wire = Experiment(
+        "waiting",
+        namespace="team",
+        objective=minimize("loss"),
+        algorithm=algorithm("grid"),
+        parameters={"x": search.discrete([0.1, 0.5])},
+        trial_spec=widget,
+        primary_pod_labels={"app": "widget"},
+        success_condition='status.phases.#(name=="Done")#|#(ok==true)#',
+        failure_condition='status.phases.#(name=="Done")#|#(ok==false)#',
+        max_trial_count=2,
+        parallel_trial_count=1,
+    ).to_model()
+    init_step(store, wire)
+    name = next_trial(store, 0)
+    with fake_kubernetes() as (fake, core):
+        objects = RunObjects(KubernetesApi(core.api_client))
+
+        def operator(created: dict[str, Any]) -> None:  # runs a pod, reports progress, then success
+            fake.add_pod(FakePod("w-0", "team", {"app": "widget"}, "2026-01-01T00:00:00Z", {"training-container": ""}))
+
+            def progress() -> None:
+                for phases in ([{"name": "Done", "ok": None}], [{"name": "Done", "ok": True, "reason": "Fine"}]):
+                    threading.Event().wait(0.2)
+                    with fake.lock:
+                        created["status"] = {"phases": phases}
+                        fake.pods[0].logs["training-container"] = "loss=0.25\n"
+
+            threading.Thread(target=progress, daemon=True).start()
+
+        fake.on_create = operator
+        done = wait_step(store, "waiting", "team", name, objects, PodLogs(core), poll_seconds=0.05)
+    assert done.state is TrialState.SUCCEEDED
+    assert done.message == "Fine"
+    assert done.objective == pytest.approx(0.25)
+    assert "/apis/example.com/v1" in fake.requests  # the plural came from discovery
+    assert any("labelSelector=app%3Dwidget" in r for r in fake.requests)  # primaryPodLabels found the pod
+
+
+def test_an_unknown_kind_and_a_vanished_object_are_clear_errors(
+    store: Store, kube: tuple[FakeKubernetes, RunObjects, PodLogs]
+) -> None:
+    fake, objects, pods = kube
+    with pytest.raises(ClusterError, match=r"serves no Gadget in example\.com/v1"):
+        objects.get_or_create({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}})
+    init_step(store, experiment(steps=200))
+    name = next_trial(store, 0)
+
+    def vanish(job: dict[str, Any]) -> None:
+        with fake.lock:
+            del fake.objects[("jobs", "team", job["metadata"]["name"])]
+
+    fake.on_create = vanish
+    done = wait_step(store, "waiting", "team", name, objects, pods, poll_seconds=0.05)
+    assert done.state is TrialState.FAILED
+    assert done.message == f"the Job {name} was deleted before it met a condition"
