@@ -228,13 +228,17 @@ def decide_command(name: str, namespace: str | None, db: str | None, outputs: Pa
 @step_group.command("finish")
 @_NAME
 @_NAMESPACE
+@click.option("--wait", is_flag=True, help="First wait until the experiment is completed (by later generations).")
+@click.option("--poll-seconds", type=float, default=30.0, show_default=True, help="How often --wait looks.")
 @_DB
 @_OUTPUTS
 @guarded
-def finish_command(name: str, namespace: str | None, db: str | None, outputs: Path) -> None:
+def finish_command(
+    name: str, namespace: str | None, wait: bool, poll_seconds: float, db: str | None, outputs: Path
+) -> None:
     """The final status; outputs: best-trial, best-parameters (JSON object), best-objective, status (JSON)."""
     with Store(db) as store:
-        result = finish_step(store, name, namespace)
+        result = finish_step(store, name, namespace, wait=wait, poll_seconds=poll_seconds)
     _write(
         outputs,
         {

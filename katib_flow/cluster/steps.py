@@ -213,10 +213,26 @@ def decide_step(store: Store, name: str, namespace: str | None) -> Decision:
     return Decision(not evaluation.completed, evaluation.reason, evaluation.status)
 
 
-def finish_step(store: Store, name: str, namespace: str | None) -> Result:
-    """The final status and the best trial (its objective after the metric strategy), for the outputs."""
+def finish_step(
+    store: Store,
+    name: str,
+    namespace: str | None,
+    *,
+    wait: bool = False,
+    poll_seconds: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Result:
+    """The final status and the best trial (its objective after the metric strategy), for the outputs.
+
+    With ``wait``, first wait until the experiment is completed: the first
+    generation of a Workflow that continued as new ones reports the end of the
+    whole experiment, however many generations it took.
+    """
     experiment_id = find_experiment(store, name, namespace).id
     evaluation = evaluate(store, experiment_id)
+    while wait and not evaluation.completed:
+        sleep(poll_seconds)
+        evaluation = evaluate(store, experiment_id)
     optimal = evaluation.status.get("currentOptimalTrial", {})
     best = optimal.get("bestTrialName", "")
     objective = (

@@ -1,16 +1,22 @@
 """A test-only interpreter of exactly the Argo subset katib-flow's compiler emits.
 
 It runs a compiled Workflow end to end on this machine: steps templates (each
-group's steps in parallel threads), ``when``, parameters (``inputs.parameters``,
-``steps.<s>.outputs.parameters``, ``steps.<s>.status``, ``{{=asInt(x) + n}}``),
-recursion, container templates (``katib-flow step ...`` run as real processes,
-raw input artifacts, ``valueFrom.path`` outputs, ``globalName``) and resource
-templates (``action: create`` of a batch/v1 Job whose pods are simulated by
-running the primary container's command locally, with the Job controller's
-retries up to ``backoffLimit``; the pods and their logs are published on the
-fake Kubernetes API; success and failure conditions are evaluated as Argo's
-selectors). ``retried`` names templates whose every run is executed twice, as
-when Argo retries a step whose first pod did its work and then died.
+group's steps in parallel threads, outputs from ``valueFrom.parameter``),
+``when`` (comparisons joined by ``&&`` or ``||``), parameters
+(``inputs.parameters`` with defaults, ``workflow.name|namespace|uid``,
+``steps.<s>.outputs.parameters``, ``steps.<s>.status``, ``{{=asInt(x) + n}}``
+and ``* n``, workflow arguments), recursion, container templates
+(``katib-flow step ...`` run as real processes, raw input artifacts,
+``valueFrom.path`` outputs, ``globalName``) and resource templates
+(``action: create`` of a batch/v1 Job whose pods are simulated by running the
+primary container's command locally, with the Job controller's retries up to
+``backoffLimit``; the pods and their logs are published on the fake Kubernetes
+API; success and failure conditions are evaluated as Argo's selectors; the
+create of a successor Workflow is recorded in ``successors`` for the test to
+run next). Steps that create run objects themselves (``katib-flow step wait``)
+reach the fake API through ``KUBECONFIG``. ``retried`` names templates whose
+every run is executed twice, as when Argo retries a step whose first pod did
+its work and then died.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from ..cluster_tests.fake_jobs import JobController
 from ..cluster_tests.fake_kubernetes import FakeKubernetes
 
 _REF = re.compile(r"\{\{\s*([^}=][^}]*?)\s*\}\}")
-_EXPR = re.compile(r"\{\{=\s*asInt\(([\w.-]+)\)\s*\+\s*(\d+)\s*\}\}")
+_EXPR = re.compile(r"\{\{=\s*asInt\(([\w.-]+)\)\s*([+*])\s*(\d+)\s*\}\}")
 _STEP_OUTPUTS = "/tmp/katib-flow"
 
 
@@ -50,19 +56,34 @@ class Interpreter:
     kube: FakeKubernetes
     kubeconfig: Path
     retried: frozenset[str] = frozenset()
+    name: str = "hpo-00001"
     calls: Counter[str] = field(default_factory=Counter)
+    successors: list[dict[str, Any]] = field(default_factory=list)
+    # With the WorkflowTemplate a successor is created from, successors run at once, each in a thread
+    template_document: dict[str, Any] | None = None
+    generations: list[tuple[Interpreter, threading.Thread]] = field(default_factory=list)
+    mutexes: dict[str, threading.Lock] = field(default_factory=dict)
+    phase: str = ""
+    logs: dict[str, list[str]] = field(default_factory=dict)  # container template -> stdout of each run
     global_outputs: dict[str, str] = field(default_factory=dict)
     max_depth: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     _folders: Iterator[int] = field(default_factory=itertools.count)
 
-    def run(self) -> str:
+    def run(self, arguments: dict[str, str] | None = None) -> str:
+        """Run the Workflow (``arguments`` as a successor's ``spec.arguments``); its phase."""
         spec = self.workflow["spec"]
         self.templates = {t["name"]: t for t in spec["templates"]}
-        phase = self.execute(spec["entrypoint"], {}, 0).status
+        self.namespace = self.workflow["metadata"].get("namespace") or "default"
+        given = {p["name"]: p["value"] for p in spec.get("arguments", {}).get("parameters", [])}
+        given.update(arguments or {})
+        entry = self.templates[spec["entrypoint"]]
+        wanted = {p["name"] for p in entry.get("inputs", {}).get("parameters", [])}
+        phase = self.execute(spec["entrypoint"], {k: v for k, v in given.items() if k in wanted}, 0).status
         if spec.get("onExit"):
             self.execute(spec["onExit"], {}, 0)
+        self.phase = phase
         return phase
 
     def execute(self, name: str, inputs: dict[str, str], depth: int) -> Node:
@@ -71,8 +92,20 @@ class Interpreter:
             self.max_depth = max(self.max_depth, depth)
         assert depth < 100, "Argo refuses templates nested deeper than 100"
         template = self.templates[name]
-        wanted = {p["name"] for p in template.get("inputs", {}).get("parameters", [])}
+        declared = template.get("inputs", {}).get("parameters", [])
+        inputs = {**{p["name"]: p["default"] for p in declared if "default" in p}, **inputs}
+        wanted = {p["name"] for p in declared}
         assert wanted == set(inputs), (name, wanted, inputs)
+        held = [m["name"] for m in template.get("synchronization", {}).get("mutexes", [])]
+        if held:
+            (mutex,) = held
+            with self._lock:
+                lock = self.mutexes.setdefault(mutex, threading.Lock())
+            with lock:
+                return self._run_template(name, template, inputs, depth)
+        return self._run_template(name, template, inputs, depth)
+
+    def _run_template(self, name: str, template: dict[str, Any], inputs: dict[str, str], depth: int) -> Node:
         if "steps" in template:
             return self._steps(template, inputs, depth)
         if "container" in template:
@@ -95,7 +128,11 @@ class Interpreter:
                 node = results[step["name"]]
                 if node.status == "Failed" and not step.get("continueOn", {}).get("failed"):
                     return Node("Failed")
-        return Node("Succeeded")
+        outputs = {
+            p["name"]: self._substitute(p["valueFrom"]["parameter"], inputs, scope)
+            for p in template.get("outputs", {}).get("parameters", [])
+        }
+        return Node("Succeeded", outputs)
 
     def _step(self, step: dict[str, Any], inputs: dict[str, str], scope: dict[str, Node], depth: int) -> Node:
         when = step.get("when")
@@ -109,12 +146,15 @@ class Interpreter:
 
     def _substitute(self, text: str, inputs: dict[str, str], scope: dict[str, Node]) -> str:
         def expression(match: re.Match[str]) -> str:
-            return str(int(self._value(match.group(1), inputs, scope)) + int(match.group(2)))
+            left, op, right = int(self._value(match.group(1), inputs, scope)), match.group(2), int(match.group(3))
+            return str(left + right if op == "+" else left * right)
 
         return _REF.sub(lambda m: self._value(m.group(1), inputs, scope), _EXPR.sub(expression, text))
 
     def _value(self, ref: str, inputs: dict[str, str], scope: dict[str, Node]) -> str:
         parts = ref.split(".")
+        if parts[0] == "workflow":
+            return {"namespace": self.namespace, "name": self.name, "uid": f"uid-{self.name}"}[parts[1]]
         if parts[:2] == ["inputs", "parameters"]:
             return inputs[parts[2]]
         if parts[0] == "steps" and parts[2] == "status":
@@ -132,20 +172,26 @@ class Interpreter:
         folder = self.workdir / f"{index:05d}-{template['name']}"
         folder.mkdir(parents=True)
         container = template["container"]
-        args = [_local(_substitute_inputs(a, inputs), folder) for a in container.get("args", [])]
+        args = [_local(self._substitute(a, inputs, {}), folder) for a in container.get("args", [])]
         for artifact in template.get("inputs", {}).get("artifacts", []):
             local = _local(artifact["path"], folder, artifact=True)
             Path(local).parent.mkdir(parents=True, exist_ok=True)
             Path(local).write_text(artifact["raw"]["data"])
             args = [local if a == artifact["path"] else a for a in args]
-        assert container["command"][0] == "katib-flow"
-        argv = [sys.executable, "-m", "katib_flow.cli", *container["command"][1:], *args]
+        program, *rest = container["command"]
+        if program == "katib-flow":
+            argv = [sys.executable, "-m", "katib_flow.cli", *rest, *args]
+        else:  # a pipeline's own step around the experiment
+            assert program in ("python", "python3"), program
+            argv = [sys.executable, *rest, *args]
         env = {"KUBECONFIG": str(self.kubeconfig), "PATH": "/usr/bin:/bin"}
         for e in container.get("env", []):
             ref = e["valueFrom"]["secretKeyRef"]
             env[e["name"]] = self.secrets[ref["name"]][ref["key"]]
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
         (folder / "log").write_text(done.stdout + done.stderr)
+        with self._lock:
+            self.logs.setdefault(template["name"], []).append(done.stdout)
         if done.returncode != 0:
             return Node("Failed")
         outputs = {}
@@ -156,12 +202,52 @@ class Interpreter:
                     self.global_outputs[p["globalName"]] = outputs[p["name"]]
         return Node("Succeeded", outputs)
 
+    # ---- generations -----------------------------------------------------------------------
+
+    def _start_successor(self, name: str, manifest: dict[str, Any]) -> None:
+        assert self.template_document is not None
+        assert manifest["spec"]["workflowTemplateRef"]["name"] == self.template_document["metadata"]["name"]
+        successor = Interpreter(
+            self.template_document,
+            self.workdir / name,
+            self.secrets,
+            self.kube,
+            self.kubeconfig,
+            name=name,
+            template_document=self.template_document,
+            mutexes=self.mutexes,
+        )
+        successor.workdir.mkdir(parents=True)
+        thread = threading.Thread(target=successor.run, args=(_generation_arguments(manifest),), daemon=True)
+        with self._lock:
+            self.generations.append((successor, thread))
+        thread.start()
+
+    def all_generations(self) -> list[Interpreter]:
+        """This Workflow and every successor, transitively, in creation order, once all have ended."""
+        found: list[Interpreter] = [self]
+        for successor, thread in self.generations:
+            thread.join(600)
+            assert not thread.is_alive(), "a generation did not end"
+            found += successor.all_generations()
+        return found
+
     # ---- resources -------------------------------------------------------------------------
 
     def _resource(self, template: dict[str, Any], inputs: dict[str, str]) -> Node:
         resource = template["resource"]
         assert resource["action"] == "create"
-        manifest = json.loads(_substitute_inputs(resource["manifest"], inputs))
+        manifest = json.loads(self._substitute(resource["manifest"], inputs, {}))
+        if manifest["kind"] == "Workflow":  # continue-as-new: the test runs the successor
+            assert "setOwnerReference" not in resource, "generations must not own each other"
+            with self._lock:
+                self.successors.append(manifest)
+                name = f"{manifest['metadata']['generateName']}{len(self.successors):05d}"
+            if self.template_document is not None:
+                self._start_successor(name, manifest)
+            (output,) = template["outputs"]["parameters"]
+            assert output["valueFrom"]["jsonPath"] == "{.metadata.name}"
+            return Node("Succeeded", {output["name"]: name})
         assert manifest["kind"] == "Job", "the interpreter simulates batch/v1 Jobs"
         name = manifest["metadata"]["name"]
         with self._lock:
@@ -175,8 +261,8 @@ class Interpreter:
         return Node("Failed")
 
 
-def _substitute_inputs(text: str, inputs: dict[str, str]) -> str:
-    return _REF.sub(lambda m: inputs[m.group(1).split(".")[2]], text)
+def _generation_arguments(manifest: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in manifest["spec"]["arguments"]["parameters"]}
 
 
 def _local(path: str, folder: Path, artifact: bool = False) -> str:
@@ -189,7 +275,9 @@ def _local(path: str, folder: Path, artifact: bool = False) -> str:
 
 
 def _holds(expression: str) -> bool:
-    """Argo's ``when`` for the forms the compiler writes: comparisons joined by ``&&``."""
+    """Argo's ``when`` for the forms the compiler writes: comparisons joined by ``&&``, or by ``||``."""
+    if "||" in expression:
+        return any(_holds(part) for part in expression.split("||"))
     for term in expression.split("&&"):
         left, op, right = term.split()
         if op == "==":

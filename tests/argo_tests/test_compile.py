@@ -9,9 +9,10 @@ import pytest
 import yaml
 from hera.workflows import Workflow
 
-from katib_flow.argo.compiler import ITERATIONS_PER_LANE, CompileOptions, compile_workflow
+from katib_flow.argo.compiler import ITERATIONS_PER_LANE, CompileOptions, compile_template, compile_workflow
 from katib_flow.exceptions import CompileError
 from katib_flow.spec import load_experiment
+from katib_flow.spec.models import EarlyStoppingSpec
 
 from ..conftest import katib_example_files
 from .workflow_checks import schema_errors, semantic_errors
@@ -38,7 +39,7 @@ def test_katib_examples_compile_to_workflows_argo_accepts(name: str) -> None:
     assert schema_errors(document) == []
     assert semantic_errors(document) == []
     templates = {t["name"]: t for t in document["spec"]["templates"]}
-    lanes = [s for group in templates["main"]["steps"] for s in group if s["template"] == "lane"]
+    lanes = [s for group in templates["generation"]["steps"] for s in group if s["template"] == "lane"]
     experiment = load_experiment(_example(name))
     assert len(lanes) == experiment.spec.parallel_trial_count
     run = templates["run-trial"]["resource"]
@@ -47,6 +48,8 @@ def test_katib_examples_compile_to_workflows_argo_accepts(name: str) -> None:
     finish = {p["name"]: p for p in templates["finish"]["outputs"]["parameters"]}
     assert finish["best-parameters"]["globalName"] == "best-parameters"
     assert document["metadata"]["labels"] == {"katib-flow/experiment": experiment.name}
+    assert templates["generation"]["synchronization"] == {"mutexes": [{"name": f"katib-flow-{experiment.name}"}]}
+    assert "continue" not in templates  # a self-contained Workflow is one generation
 
 
 def test_compiling_is_deterministic_and_round_trips_through_hera() -> None:
@@ -85,17 +88,55 @@ def test_the_checks_catch_a_misspelt_key_and_a_dangling_reference() -> None:
     assert any("names no earlier step" in e for e in semantic_errors(document))
 
 
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [
-        ("file-metrics-collector", "spec.metricsCollectorSpec.collector.kind: the File collector is not compiled yet"),
-        ("pytorchjob-mnist", "spec.trialTemplate: a PyTorchJob with these conditions and settings needs the wait step"),
-    ],
-)
-def test_what_cannot_run_yet_is_refused_with_field_paths(name: str, message: str) -> None:
+def test_what_cannot_run_yet_is_refused_with_field_paths() -> None:
     with pytest.raises(CompileError) as err:
-        compile_workflow(load_experiment(_example(name)))
-    assert any(str(p).startswith(message) for p in err.value.problems)
+        compile_workflow(load_experiment(_example("file-metrics-collector")))
+    (problem,) = err.value.problems
+    assert str(problem).startswith("spec.metricsCollectorSpec.collector.kind: the File collector is not compiled yet")
+
+
+def test_kinds_argo_cannot_judge_go_through_the_wait_step() -> None:
+    document = _compiled("pytorchjob-mnist")  # restartPolicy OnFailure: Argo's counters could hang forever
+    assert schema_errors(document) == [] and semantic_errors(document) == []
+    templates = {t["name"]: t for t in document["spec"]["templates"]}
+    assert "run-trial" not in templates and "collect" not in templates
+    args = templates["wait-trial"]["container"]["args"]
+    assert args[:3] == ["wait", "--experiment", "pytorchjob-mnist"]
+    for flag, value in [
+        ("--owner-workflow", "{{workflow.name}}"),
+        ("--owner-uid", "{{workflow.uid}}"),
+        ("--run-namespace", "{{workflow.namespace}}"),
+    ]:
+        assert args[args.index(flag) + 1] == value
+    assert templates["wait-trial"]["retryStrategy"]["limit"] == 3  # safe: a retry finds the object it created
+
+
+def test_early_stopping_compiles_to_the_wait_step_and_needs_the_stdout_collector() -> None:
+    experiment = load_experiment(_example("random"))
+    stopping = {"algorithmName": "medianstop", "algorithmSettings": [{"name": "min_trials_required", "value": "2"}]}
+    spec = experiment.spec.model_copy(update={"early_stopping": EarlyStoppingSpec.model_validate(stopping)})
+    with_stopping = experiment.model_copy(update={"spec": spec})
+    document = yaml.safe_load(compile_workflow(with_stopping).to_yaml())
+    names = {t["name"] for t in document["spec"]["templates"]}
+    assert "wait-trial" in names and "run-trial" not in names
+
+
+def test_more_than_one_generation_needs_the_template_form() -> None:
+    experiment = load_experiment(_example("random"))  # 12 trials, 3 lanes
+    with pytest.raises(CompileError) as err:
+        compile_workflow(experiment, CompileOptions(iterations_per_lane=2))
+    (problem,) = err.value.problems
+    assert str(problem).startswith("spec.maxTrialCount: a single Workflow runs at most 6 trials (3 lanes x 2")
+    assert "--template" in str(problem)
+    template, _ = compile_template(experiment, CompileOptions(iterations_per_lane=2))
+    document = yaml.safe_load(template.to_yaml())
+    assert schema_errors(document) == [] and semantic_errors(document) == []
+    templates = {t["name"]: t for t in document["spec"]["templates"]}
+    successor = yaml.safe_load(templates["continue"]["resource"]["manifest"])
+    assert successor["spec"]["workflowTemplateRef"] == {"name": "katib-flow-random"}
+    assert "setOwnerReference" not in templates["continue"]["resource"]  # generations outlive each other
+    finish = templates["finish"]["container"]["args"]
+    assert "--wait" in finish  # generation 0 reports the end of the whole experiment
 
 
 def test_compile_command_writes_yaml_and_refuses_with_one_line_per_problem(tmp_path: Path) -> None:
@@ -110,10 +151,7 @@ def test_compile_command_writes_yaml_and_refuses_with_one_line_per_problem(tmp_p
     refused = CliRunner().invoke(main, ["compile", str(_example("tfjob-mnist-with-summaries"))])
     assert refused.exit_code == 2
     lines = refused.output.strip().splitlines()
-    assert [line.split(":")[1].strip() for line in lines] == [
-        "spec.trialTemplate",
-        "spec.metricsCollectorSpec.collector.kind",
-    ]
+    assert [line.split(":")[1].strip() for line in lines] == ["spec.metricsCollectorSpec.collector.kind"]
 
 
 def test_template_form_is_a_workflow_template_and_a_workflow_that_references_it(tmp_path: Path) -> None:
@@ -129,5 +167,6 @@ def test_template_form_is_a_workflow_template_and_a_workflow_that_references_it(
     assert workflow["spec"] == {"workflowTemplateRef": {"name": "katib-flow-random"}}
     assert schema_errors(template) == [] and semantic_errors(template) == []
     assert schema_errors(workflow) == []
-    plain = _compiled("random")
-    assert template["spec"] == plain["spec"]  # the same templates, so a pipeline's templateRef runs the same thing
+    plain = {t["name"]: t for t in _compiled("random")["spec"]["templates"]}
+    same = {t["name"]: t for t in template["spec"]["templates"] if t["name"] in ("lane", "suggest", "run-trial")}
+    assert same == {name: plain[name] for name in same} and len(same) == 3  # a templateRef runs the same lanes

@@ -12,12 +12,13 @@ import yaml
 from sqlalchemy import func, select
 
 from katib_flow import Experiment, algorithm, minimize, search
-from katib_flow.argo.compiler import compile_workflow
+from katib_flow.argo.compiler import CompileOptions, compile_template, compile_workflow
 from katib_flow.engine import evaluate, find_experiment
 from katib_flow.runner import run_experiment
 from katib_flow.spec import Experiment as Wire
 from katib_flow.store import ObservationRow, Store, TrialRow
 
+from ..cluster_tests.fake_jobs import JobController
 from ..cluster_tests.fake_kubernetes import FakeKubernetes, fake_kubernetes
 from .interpreter import Interpreter
 
@@ -32,7 +33,9 @@ PROGRAM = (
 )
 
 
-def experiment(name: str, *, parallel: int, max_trials: int, goal: float | None = None, max_failed: int = 3) -> Wire:
+def experiment(
+    name: str, *, parallel: int, max_trials: int, goal: float | None = None, max_failed: int = 3, **kwargs: Any
+) -> Wire:
     return Experiment(
         name,
         objective=minimize("loss", goal=goal),
@@ -43,6 +46,7 @@ def experiment(name: str, *, parallel: int, max_trials: int, goal: float | None 
         max_trial_count=max_trials,
         parallel_trial_count=parallel,
         max_failed_trial_count=max_failed,
+        **kwargs,
     ).to_model()
 
 
@@ -53,10 +57,24 @@ def kube() -> Iterator[FakeKubernetes]:
 
 
 def run_on_argo(
-    wire: Wire, db_url: str, kube: FakeKubernetes, workdir: Path, retried: frozenset[str] = frozenset()
+    wire: Wire,
+    db_url: str,
+    kube: FakeKubernetes,
+    workdir: Path,
+    retried: frozenset[str] = frozenset(),
+    *,
+    template: bool = False,
+    **options: Any,
 ) -> Interpreter:
+    """Run the compiled Workflow (with ``template``, the WorkflowTemplate's generations) to its end."""
     workdir.mkdir(parents=True, exist_ok=True)
-    document: dict[str, Any] = yaml.safe_load(compile_workflow(wire).to_yaml())
+    JobController(kube).attach()  # Jobs the wait step creates through the API run as processes
+    compile_options = CompileOptions(poll_seconds=0.2, **options)
+    if template:
+        workflow_template, _ = compile_template(wire, compile_options)
+        document: dict[str, Any] = yaml.safe_load(workflow_template.to_yaml())
+    else:
+        document = yaml.safe_load(compile_workflow(wire, compile_options).to_yaml())
     interpreter = Interpreter(
         document,
         workdir,
@@ -64,6 +82,7 @@ def run_on_argo(
         kube,
         kube.kubeconfig(workdir / "kubeconfig"),
         retried=retried,
+        template_document=document if template else None,
     )
     assert interpreter.run() == "Succeeded"
     return interpreter
@@ -126,3 +145,51 @@ def test_retried_steps_create_no_duplicate_trial_and_store_no_observation_twice(
     assert len(trials) == 3 and len({t[0] for t in trials}) == 3
     succeeded = [t for t in trials if t[1] == "Succeeded"]
     assert observations == 3 * len(succeeded)  # three epochs each, once
+
+
+# User-written conditions (not Katib's defaults): only the wait step can judge them
+SUCCESS = 'status.conditions.#(type=="Complete")'
+FAILURE = 'status.conditions.#(type=="Failed")'
+
+
+def test_the_wait_step_path_gives_the_same_trials_as_the_local_runner_even_when_retried(
+    db_url: str, kube: FakeKubernetes, tmp_path: Path
+) -> None:
+    wire = experiment(
+        "waited", parallel=1, max_trials=4, max_failed=4, success_condition=SUCCESS, failure_condition=FAILURE
+    )
+    document = yaml.safe_load(compile_workflow(wire).to_yaml())
+    assert "wait-trial" in {t["name"] for t in document["spec"]["templates"]}
+    argo = run_on_argo(wire, db_url, kube, tmp_path / "argo", retried=frozenset({"wait-trial"}))
+    local_db = f"sqlite:///{tmp_path / 'local.db'}"
+    run_experiment(experiment("waited", parallel=1, max_trials=4, max_failed=4), db=local_db, workdir=tmp_path / "l")
+    with Store(db_url) as on_argo, Store(local_db) as locally:
+        assert _trials(on_argo, "waited") == _trials(locally, "waited")  # same seed, same trials, same results
+    jobs = kube.created("Job")
+    assert len(jobs) == 4  # each wait ran twice; the second found the first's Job
+    assert {j["metadata"]["ownerReferences"][0]["name"] for j in jobs} == {argo.name}
+    assert argo.calls["wait-trial"] == 4
+
+
+def test_generations_continue_as_new_until_max_trial_count_and_the_first_reports_the_end(
+    db_url: str, kube: FakeKubernetes, tmp_path: Path
+) -> None:
+    wire = experiment("generations", parallel=2, max_trials=7, max_failed=7)
+    first = run_on_argo(wire, db_url, kube, tmp_path, template=True, iterations_per_lane=2)
+    generations = first.all_generations()
+    assert [g.phase for g in generations] == ["Succeeded"] * 2  # 2 lanes x 2 iterations: 4 + 3 trials
+    assert [s["metadata"]["labels"]["katib-flow/generation"] for s in first.successors] == ["1"]
+    assert generations[1].successors == []  # the experiment ended in the second generation
+    with Store(db_url) as store:
+        trials = _trials(store, "generations")
+        status = evaluate(store, find_experiment(store, "generations").id)
+        slots = store.transaction(
+            lambda session: {(lane, i) for lane, i in session.execute(select(TrialRow.lane, TrialRow.iteration))}
+        )
+    assert len(trials) == 7 and status.reason == "ExperimentMaxTrialsReached"
+    # generation 1's lanes go on from iteration 2: slots stay unique across generations
+    assert len(slots) == 7 and slots <= {(lane, i) for lane in (0, 1) for i in range(4)}
+    best = status.status["currentOptimalTrial"]["bestTrialName"]
+    assert first.global_outputs["best-trial"] == best  # generation 0 waited for the end
+    assert generations[1].global_outputs["best-trial"] == best
+    assert max(g.max_depth for g in generations) < 100

@@ -90,9 +90,11 @@ def _steps_errors(template: dict[str, Any], templates: dict[str, Any], declared:
             if target is None:
                 problems.append(f"{template['name']}.{step['name']}: no template {step['template']!r}")
                 continue
-            wanted = {p["name"] for p in target.get("inputs", {}).get("parameters", [])}
+            target_inputs = target.get("inputs", {}).get("parameters", [])
+            wanted = {i["name"] for i in target_inputs}
+            optional = {i["name"] for i in target_inputs if "default" in i}
             given = {p["name"] for p in step.get("arguments", {}).get("parameters", [])}
-            if wanted != given:
+            if not (wanted - optional <= given <= wanted):
                 problems.append(
                     f"{template['name']}.{step['name']}: arguments {sorted(given)} != inputs {sorted(wanted)}"
                 )
