@@ -181,14 +181,14 @@ def compile_command(
 ) -> None:
     """Compile an experiment into an Argo Workflow (YAML).
 
-    The Workflow runs init, parallelTrialCount lanes of suggest -> run object ->
-    collect -> decide, and finish, whose outputs (best-parameters,
-    best-objective, best-trial) are global output parameters. Not compiled yet,
-    and refused with the field that needs them: the File and TensorFlowEvent
-    collectors, early stopping, run objects whose conditions Argo cannot express,
-    and more than parallelTrialCount x 90 trials. See docs/cluster-steps.md.
-    With --template: a WorkflowTemplate that pipelines can reference
-    (templateRef, template main) and the Workflow that runs it.
+    The Workflow runs init, parallelTrialCount lanes of suggest -> run object
+    (an Argo resource step, or katib-flow's wait step where Argo cannot judge
+    the object or trials stop early) -> collect -> decide, and finish, whose
+    outputs (best-parameters, best-objective, best-trial) are global output
+    parameters. With --template: a WorkflowTemplate that pipelines can
+    reference (templateRef, template main) and the Workflow that runs it; an
+    experiment larger than one Workflow (parallelTrialCount x 90 trials) needs
+    it, as its Workflows continue as new generations. See docs/cluster.md.
     """
     from .argo.compiler import compile_template, compile_workflow
     from .spec import load_experiment
@@ -228,22 +228,34 @@ def submit_command(
     insecure: bool,
     dry_run: bool,
 ) -> None:
-    """Compile an experiment and submit the Workflow to an Argo Server; prints its name and UI link."""
-    from .argo.compiler import compile_workflow
+    """Compile an experiment and submit the Workflow to an Argo Server; prints its name and UI link.
+
+    An experiment larger than one Workflow (parallelTrialCount x 90 trials) is
+    submitted as its WorkflowTemplate (created, or replaced) plus the Workflow
+    that runs it, so its generations can continue as new Workflows.
+    """
+    from .argo.compiler import compile_template, compile_workflow, single_generation_problems
     from .argo.submit import SubmitError, submit_workflow
-    from .spec import load_experiment
+    from .spec import check, load_experiment
 
     experiment = load_experiment(file)
     target = namespace or experiment.namespace or "default"
-    workflow = compile_workflow(experiment, _compile_options(image, target, db_secret, service_account))
+    options = _compile_options(image, target, db_secret, service_account)
+    template = None
+    if single_generation_problems(check(experiment), options):  # generations need the WorkflowTemplate
+        template, workflow = compile_template(experiment, options)
+    else:
+        workflow = compile_workflow(experiment, options)
     if dry_run:
+        if template is not None:
+            click.echo(template.to_yaml() + "---\n", nl=False)
         click.echo(workflow.to_yaml(), nl=False)
         return
     if not argo_server:
         raise SpecError.single("--argo-server", "needed to submit (or set ARGO_SERVER; --dry-run prints the Workflow)")
     try:
         submitted = submit_workflow(
-            workflow, server=argo_server, namespace=target, token=token, verify_ssl=not insecure
+            workflow, server=argo_server, namespace=target, token=token, verify_ssl=not insecure, template=template
         )
     except SubmitError as err:  # the server's answer, not bad input: exit 1
         click.echo(f"katib-flow: {err}", err=True)

@@ -97,3 +97,27 @@ def test_quality_script_runs_quick_and_prints_every_table() -> None:
     assert len(regret_rows) == 12  # 6 algorithms (no GP in --quick) at parallelism 1 and 4
     assert "| katib-flow/tpe/p1 vs optuna-tpe-independent (its own library, 2 problems) |" in out
     assert "| katib-flow/tpe/p1 vs katib-flow random (1 synthetic) |" in out
+
+
+def test_compile_scale_script_runs_and_reports_generations() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "bench" / "compile_scale.py"),
+            "--trials",
+            "12",
+            "1000",
+            "--parallel",
+            "2",
+            "--repeats",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    rows = [
+        line.split("|") for line in result.stdout.splitlines() if line.startswith("| 12 ") or line.startswith("| 1000 ")
+    ]
+    assert [(r[1].strip(), r[-2].strip()) for r in rows] == [("12", "1"), ("1000", "6")]  # 2 lanes x 90 per generation

@@ -7,8 +7,9 @@ katib-flow step runs ``katib-flow step ...`` against the database whose URL the
 depth 100); more need the WorkflowTemplate form, whose generations continue as
 new Workflows.
 
-Not built yet (refused with a clear message): the shared volume for the File
-and TensorFlowEvent collectors.
+Not built (refused with the field that needs it): the PrometheusMetric and
+Custom collectors, early stopping with a collector other than StdOut, and
+configMap trial templates.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .conditions import ArgoConditions, translate
 from .templates import LABEL, Layout, add_templates
 
 __all__ = [
+    "GENERATION_ITERATIONS",
     "ITERATIONS_PER_LANE",
     "CompileOptions",
     "argo_conditions",
@@ -41,6 +43,10 @@ W = TypeVar("W", bound=Workflow)
 
 # Argo refuses a template nested deeper than 100: main -> generation -> lane-i -> lane ... keeps 90 well below.
 ITERATIONS_PER_LANE = 90
+# Lane iterations per generation: Argo keeps a node record per step, about 5.5 KiB per iteration for
+# Katib's examples (bench/compile_scale.py), so 720 iterations are ~3.8 MiB of status.nodes, which Argo
+# compresses past 1 MiB (to ~0.33 MiB): well under the object limit without node status offloading.
+GENERATION_ITERATIONS = 720
 
 
 @dataclass(frozen=True)
@@ -52,11 +58,30 @@ class CompileOptions:
     poll_seconds: float = 5.0
     max_wait_seconds: float = 300.0
     ttl_seconds: int = 7 * 24 * 3600
-    iterations_per_lane: int = ITERATIONS_PER_LANE
+    iterations_per_lane: int | None = None  # default: 90, fewer with many lanes (GENERATION_ITERATIONS)
+    metrics_claim: str = "katib-flow-metrics"  # ReadWriteMany claim for the File and TensorFlowEvent collectors
 
     def __post_init__(self) -> None:
-        if not 1 <= self.iterations_per_lane <= ITERATIONS_PER_LANE:
+        if self.iterations_per_lane is not None and not 1 <= self.iterations_per_lane <= ITERATIONS_PER_LANE:
             raise ValueError(f"iterations_per_lane must be between 1 and {ITERATIONS_PER_LANE}")
+
+    def lane_iterations(self, lanes: int) -> int:
+        """How many iterations each of ``lanes`` lanes runs in one Workflow generation."""
+        if self.iterations_per_lane is not None:
+            return self.iterations_per_lane
+        return max(1, min(ITERATIONS_PER_LANE, GENERATION_ITERATIONS // lanes))
+
+    def layout(self, experiment: Experiment, *, prefix: str = "", successor: str | None = None) -> Layout:
+        return Layout(
+            image=self.image,
+            db_secret=self.db_secret,
+            poll_seconds=self.poll_seconds,
+            max_wait_seconds=self.max_wait_seconds,
+            iterations_per_lane=self.lane_iterations(experiment.spec.parallel_trial_count or 1),
+            metrics_claim=self.metrics_claim,
+            prefix=prefix,
+            successor_template=successor,
+        )
 
 
 def compile_workflow(experiment: Experiment, options: CompileOptions | None = None) -> Workflow:
@@ -111,14 +136,7 @@ def argo_conditions(experiment: Experiment) -> ArgoConditions | None:
 def _build(cls: type[W], experiment: Experiment, options: CompileOptions, successor: str | None) -> W:
     name = experiment.name or ""
     is_template = cls is WorkflowTemplate
-    layout = Layout(
-        image=options.image,
-        db_secret=options.db_secret,
-        poll_seconds=options.poll_seconds,
-        max_wait_seconds=options.max_wait_seconds,
-        iterations_per_lane=options.iterations_per_lane,
-        successor_template=successor,
-    )
+    layout = options.layout(experiment, successor=successor)
     with cls(
         name=template_name(experiment) if is_template else None,
         generate_name=None if is_template else f"{name}-",
@@ -141,7 +159,8 @@ def single_generation_problems(
     """Why the experiment may not fit one Workflow (no continue-as-new without the WorkflowTemplate)."""
     spec = experiment.spec
     lanes = spec.parallel_trial_count or 1
-    bound = lanes * options.iterations_per_lane
+    iterations = options.lane_iterations(lanes)
+    bound = lanes * iterations
     if spec.max_trial_count is not None and spec.max_trial_count <= bound:
         return []
     instead = (
@@ -152,8 +171,7 @@ def single_generation_problems(
     return [
         Problem(
             "spec.maxTrialCount",
-            f"a single Workflow runs at most {bound} trials ({lanes} lanes x {options.iterations_per_lane}"
-            f" iterations); {instead}",
+            f"a single Workflow runs at most {bound} trials ({lanes} lanes x {iterations} iterations); {instead}",
         )
     ]
 
@@ -171,11 +189,11 @@ def unsupported(experiment: Experiment) -> list[Problem]:
             )
         )
     kind = mc.collector.kind if mc is not None and mc.collector is not None else None
-    if kind not in (c.COLLECTOR_STDOUT, c.COLLECTOR_PUSH):
+    if kind not in (c.COLLECTOR_STDOUT, c.COLLECTOR_PUSH, c.COLLECTOR_FILE, c.COLLECTOR_TFEVENT):
         problems.append(
             Problem(
                 "spec.metricsCollectorSpec.collector.kind",
-                f"the {kind} collector is not compiled yet (StdOut and Push are)",
+                f"the {kind} collector is not compiled yet (StdOut, File, TensorFlowEvent and Push are)",
             )
         )
     elif spec.early_stopping is not None and kind != c.COLLECTOR_STDOUT:

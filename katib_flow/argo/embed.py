@@ -7,7 +7,8 @@ result (``best-trial``, ``best-parameters`` as a JSON object,
 - :func:`hpo_templates` adds the experiment's templates to the Workflow being
   built, every name prefixed (no collision with the caller's templates), and
   returns the entry template to invoke from the caller's DAG or steps. The
-  experiment must fit one generation (``parallelTrialCount x 90`` trials).
+  experiment must fit one generation (``parallelTrialCount x 90`` trials, fewer
+  lanes' iterations past 8 lanes).
 - :func:`hpo_template_ref` points at the experiment's WorkflowTemplate
   (``katib-flow compile --template``, applied to the cluster), for a
   ``templateRef`` task or step: any size, as its generations continue as new
@@ -33,7 +34,7 @@ from ..exceptions import CompileError
 from ..spec import check
 from ..spec.models import Experiment
 from .compiler import CompileOptions, argo_conditions, single_generation_problems, template_name, unsupported
-from .templates import Layout, add_templates
+from .templates import add_templates
 
 __all__ = ["hpo_template_ref", "hpo_templates"]
 
@@ -53,15 +54,7 @@ def hpo_templates(experiment: Experiment, options: CompileOptions | None = None,
     problems = [*unsupported(experiment), *single_generation_problems(experiment, options, embedded=True)]
     if problems:
         raise CompileError(problems)
-    layout = Layout(
-        image=options.image,
-        db_secret=options.db_secret,
-        poll_seconds=options.poll_seconds,
-        max_wait_seconds=options.max_wait_seconds,
-        iterations_per_lane=options.iterations_per_lane,
-        prefix=prefix,
-    )
-    return add_templates(experiment, argo_conditions(experiment), layout)
+    return add_templates(experiment, argo_conditions(experiment), options.layout(experiment, prefix=prefix))
 
 
 def hpo_template_ref(experiment: Experiment) -> m.TemplateRef:

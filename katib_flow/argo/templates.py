@@ -21,9 +21,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hera.workflows import Container, Parameter, RawArtifact, Resource, RetryStrategy, SecretEnv, Step, Steps
+from hera.workflows import (
+    Container,
+    ExistingVolume,
+    Parameter,
+    RawArtifact,
+    Resource,
+    RetryStrategy,
+    SecretEnv,
+    Step,
+    Steps,
+)
 from hera.workflows import models as m
 
+from ..cluster.volume import COLLECT_ROOT, METRICS_VOLUME, metrics_mount_path
 from ..spec import constants as c
 from ..spec import dump_experiment
 from ..spec.models import Experiment
@@ -47,6 +58,7 @@ class Layout:
     poll_seconds: float
     max_wait_seconds: float
     iterations_per_lane: int
+    metrics_claim: str = "katib-flow-metrics"  # the File and TensorFlowEvent collectors' shared volume
     prefix: str = ""  # prepended to every template name (embedding in a caller's Workflow)
     successor_template: str | None = None  # the WorkflowTemplate successors are created from
 
@@ -61,6 +73,12 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
     retry = RetryStrategy(limit=3, retry_policy="Always", backoff=m.Backoff(duration="5s", factor=m.IntOrString(2)))
     env = [SecretEnv(name="KATIB_FLOW_DB_URL", secret_name=layout.db_secret, secret_key="url")]
 
+    # File / TensorFlowEvent: trials write to the claim, collect and wait read it (see cluster/volume.py)
+    on_volume = metrics_mount_path(experiment) is not None
+    claim = ["--metrics-claim", layout.metrics_claim] if on_volume else []
+    root = ["--metrics-root", COLLECT_ROOT] if on_volume else []
+    mount = [ExistingVolume(name=METRICS_VOLUME, claim_name=layout.metrics_claim, mount_path=COLLECT_ROOT)]
+
     def step_container(
         template_name: str,
         args: list[str],
@@ -68,6 +86,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
         inputs: Sequence[Parameter | RawArtifact] = (),
         outputs: Sequence[str] = (),
         global_outputs: bool = False,
+        reads_metrics: bool = False,
     ) -> Container:
         return Container(
             name=p + template_name,
@@ -83,6 +102,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
                 for o in outputs
             ],
             retry_strategy=retry,
+            volumes=mount if reads_metrics and on_volume else None,
         )
 
     poll = f"{layout.poll_seconds:g}"
@@ -104,6 +124,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             poll,
             "--max-wait-seconds",
             f"{layout.max_wait_seconds:g}",
+            *claim,
         ],
         inputs=[Parameter(name="lane"), Parameter(name="iteration")],
         outputs=["trial", "run-object", "runnable", "completed"],
@@ -130,9 +151,11 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
                 "--phase",
                 "{{inputs.parameters.phase}}",
                 *(["--from-pod-logs"] if from_logs else []),
+                *root,
             ],
             inputs=[Parameter(name="trial"), Parameter(name="phase")],
             outputs=["state", "objective"],
+            reads_metrics=True,
         )
     else:
         wait_trial = step_container(
@@ -147,9 +170,12 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
                 "{{workflow.uid}}",
                 "--poll-seconds",
                 poll,
+                *claim,
+                *root,
             ],
             inputs=[Parameter(name="trial")],
             outputs=["state", "objective"],
+            reads_metrics=True,
         )
     decide = step_container("decide", ["decide", *who], outputs=["proceed", "reason"])
     continues = layout.successor_template is not None

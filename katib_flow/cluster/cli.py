@@ -16,12 +16,13 @@ from typing import Any
 import click
 
 from ..cli_errors import guarded
-from ..engine import Trial
+from ..engine import Trial, find_experiment
 from ..spec import load_experiment
 from ..store import Store
 from .kube import KubernetesApi, RunObjects, load_api_client
 from .pods import PodLogs
 from .steps import collect_step, decide_step, finish_step, init_step, primary_log, suggest_step
+from .volume import COLLECT_ROOT, collected_path
 from .wait import Owner, wait_step
 
 __all__ = ["step_group"]
@@ -32,6 +33,16 @@ _NAMESPACE = click.option("--namespace", default=None, help="The experiment's me
 _RUN_NAMESPACE = click.option(
     "--run-namespace",
     help="Namespace of the run object when its manifest names none (the Workflow's: {{workflow.namespace}}).",
+)
+_METRICS_CLAIM = click.option(
+    "--metrics-claim",
+    metavar="CLAIM",
+    help="PersistentVolumeClaim the trial's primary container writes File/TensorFlowEvent metrics to.",
+)
+_METRICS_ROOT = click.option(
+    "--metrics-root",
+    type=click.Path(file_okay=False),
+    help="Where this step has the metrics claim mounted: reads <root>/<trial>/... (File, TensorFlowEvent).",
 )
 _OUTPUTS = click.option(
     "--outputs",
@@ -75,6 +86,7 @@ def init_command(file: Path, db: str | None, outputs: Path) -> None:
 @click.option("--iteration", type=int, required=True)
 @click.option("--poll-seconds", type=float, default=5.0, show_default=True)
 @click.option("--max-wait-seconds", type=float, default=300.0, show_default=True)
+@_METRICS_CLAIM
 @_DB
 @_OUTPUTS
 @guarded
@@ -85,13 +97,21 @@ def suggest_command(
     iteration: int,
     poll_seconds: float,
     max_wait_seconds: float,
+    metrics_claim: str | None,
     db: str | None,
     outputs: Path,
 ) -> None:
     """Claim the lane's trial; outputs: trial, run-object (JSON), runnable, completed."""
     with Store(db) as store:
         s = suggest_step(
-            store, name, namespace, lane, iteration, poll_seconds=poll_seconds, max_wait_seconds=max_wait_seconds
+            store,
+            name,
+            namespace,
+            lane,
+            iteration,
+            poll_seconds=poll_seconds,
+            max_wait_seconds=max_wait_seconds,
+            metrics_claim=metrics_claim,
         )
     _write(
         outputs,
@@ -125,6 +145,7 @@ def suggest_command(
     type=click.Path(path_type=Path),
     help="The trial's metrics file or event folder (File and TensorFlowEvent collectors).",
 )
+@_METRICS_ROOT
 @click.option("--message", default="", help="Why the run object failed, for the trial's status.")
 @_RUN_NAMESPACE
 @_DB
@@ -138,6 +159,7 @@ def collect_command(
     log_file: Any,
     from_pod_logs: bool,
     metrics_path: Path | None,
+    metrics_root: str | None,
     message: str,
     run_namespace: str | None,
     db: str | None,
@@ -148,6 +170,9 @@ def collect_command(
         lines: Iterable[str] = log_file if log_file is not None else ()
         if from_pod_logs:
             lines = primary_log(store, name, namespace, trial, PodLogs.from_environment(), run_namespace)
+        if metrics_root is not None and metrics_path is None:
+            collected = collected_path(find_experiment(store, name, namespace).experiment, trial, metrics_root)
+            metrics_path = Path(collected) if collected is not None else None
         done = collect_step(
             store,
             name,
@@ -173,6 +198,8 @@ def _write_trial(outputs: Path, trial: Trial) -> None:
 @click.option("--owner-workflow", metavar="NAME", help="The Workflow that owns the run object ({{workflow.name}}).")
 @click.option("--owner-uid", metavar="UID", help="Its uid ({{workflow.uid}}); needed with --owner-workflow.")
 @click.option("--poll-seconds", type=float, default=5.0, show_default=True)
+@_METRICS_CLAIM
+@_METRICS_ROOT
 @_DB
 @_OUTPUTS
 @guarded
@@ -184,6 +211,8 @@ def wait_command(
     owner_workflow: str | None,
     owner_uid: str | None,
     poll_seconds: float,
+    metrics_claim: str | None,
+    metrics_root: str | None,
     db: str | None,
     outputs: Path,
 ) -> None:
@@ -208,6 +237,8 @@ def wait_command(
             run_namespace=run_namespace,
             owner=owner,
             poll_seconds=poll_seconds,
+            metrics_claim=metrics_claim,
+            metrics_root=metrics_root or COLLECT_ROOT,
         )
     _write_trial(outputs, done)
 

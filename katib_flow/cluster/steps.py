@@ -39,6 +39,7 @@ from ..spec import constants as c
 from ..spec.models import Experiment
 from ..store import Store
 from .pods import PodLogs, primary_pod_selector
+from .volume import mount_metrics_volume
 
 __all__ = [
     "Decision",
@@ -101,26 +102,25 @@ def suggest_step(
     *,
     poll_seconds: float = 5.0,
     max_wait_seconds: float = 300.0,
+    metrics_claim: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Suggestion:
     """Claim slot (lane, iteration); while nothing may start yet, poll up to ``max_wait_seconds``.
 
     After the bounded wait the lane gets "no trial, not completed": it goes
     through ``decide`` and asks again in its next iteration, so no Argo step
-    ever blocks for long.
+    ever blocks for long. With ``metrics_claim`` the run object mounts that
+    claim for the File or TensorFlowEvent collector (:mod:`.volume`).
     """
-    experiment_id = find_experiment(store, name, namespace).id
+    stored = find_experiment(store, name, namespace)
     waited = 0.0
     while True:
-        claim = claim_trial(store, experiment_id, (lane, iteration), start=True)
+        claim = claim_trial(store, stored.id, (lane, iteration), start=True)
         if claim.trial is not None:
-            rendered = claim.rendered
-            return Suggestion(
-                claim.trial.name,
-                rendered.run_object if rendered is not None else None,
-                claim.trial.state.value,
-                claim.completed,
-            )
+            run_object = claim.rendered.run_object if claim.rendered is not None else None
+            if run_object is not None and metrics_claim:
+                run_object = mount_metrics_volume(run_object, stored.experiment, claim.trial.name, metrics_claim)
+            return Suggestion(claim.trial.name, run_object, claim.trial.state.value, claim.completed)
         if claim.completed or waited >= max_wait_seconds:
             return Suggestion("", None, "", claim.completed)
         pause = min(poll_seconds, max_wait_seconds - waited)

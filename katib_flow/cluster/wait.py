@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..collectors import line_collector
@@ -34,6 +35,7 @@ from .gjson import judge
 from .kube import RunObjects
 from .pods import PodLogs, primary_pod_selector
 from .steps import collect_step
+from .volume import COLLECT_ROOT, collected_path, mount_metrics_volume
 
 __all__ = ["Owner", "placed", "wait_step"]
 
@@ -79,8 +81,14 @@ def wait_step(
     run_namespace: str | None = None,
     owner: Owner | None = None,
     poll_seconds: float = 5.0,
+    metrics_claim: str | None = None,
+    metrics_root: str = COLLECT_ROOT,
 ) -> Trial:
-    """Run the trial's object to its end and finish the trial; a finished trial is returned unchanged."""
+    """Run the trial's object to its end and finish the trial; a finished trial is returned unchanged.
+
+    With ``metrics_claim`` (File and TensorFlowEvent collectors) the run object
+    mounts that claim and the metrics are read from it, mounted at ``metrics_root``.
+    """
     stored = find_experiment(store, name, namespace)
     current = store.transaction(lambda session: trial_view(load_trial(session, stored.id, trial).row))
     if not current.state.is_active:
@@ -92,6 +100,8 @@ def wait_step(
     assert template is not None and mc is not None and mc.collector is not None and objective is not None
     assert template.success_condition and template.failure_condition  # defaults filled by check()
     run_object = placed(current.run_object, run_namespace or stored.experiment.namespace, owner)
+    if metrics_claim:
+        run_object = mount_metrics_volume(run_object, stored.experiment, trial, metrics_claim)
     pod_namespace = run_object["metadata"].get("namespace") or "default"
     stdout = mc.collector.kind == c.COLLECTOR_STDOUT
     selector = primary_pod_selector(run_object, template.primary_pod_labels) if stdout else ""
@@ -134,8 +144,16 @@ def wait_step(
         lines = pods.primary_log(pod_namespace, selector, container) if stdout else ()
         if outcome is Outcome.FAILED and not message:
             message = "the trial's run object met its failure condition"
+        collected = collected_path(stored.experiment, trial, metrics_root)
         return collect_step(
-            store, name, namespace, trial, succeeded=outcome is Outcome.SUCCEEDED, log_lines=lines, message=message
+            store,
+            name,
+            namespace,
+            trial,
+            succeeded=outcome is Outcome.SUCCEEDED,
+            log_lines=lines,
+            metrics_path=Path(collected) if collected is not None else None,
+            message=message,
         )
     thread, done, feed = follower
     done.set()

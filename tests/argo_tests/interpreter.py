@@ -64,6 +64,7 @@ class Interpreter:
     generations: list[tuple[Interpreter, threading.Thread]] = field(default_factory=list)
     mutexes: dict[str, threading.Lock] = field(default_factory=dict)
     phase: str = ""
+    claims: dict[str, Path] = field(default_factory=dict)  # PersistentVolumeClaim name -> local folder
     logs: dict[str, list[str]] = field(default_factory=dict)  # container template -> stdout of each run
     global_outputs: dict[str, str] = field(default_factory=dict)
     max_depth: int = 0
@@ -173,6 +174,10 @@ class Interpreter:
         folder.mkdir(parents=True)
         container = template["container"]
         args = [_local(self._substitute(a, inputs, {}), folder) for a in container.get("args", [])]
+        for volume in template.get("volumes", []):
+            claim = self.claims[volume["persistentVolumeClaim"]["claimName"]]
+            (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+            args = [a.replace(mount["mountPath"], str(claim)) for a in args]
         for artifact in template.get("inputs", {}).get("artifacts", []):
             local = _local(artifact["path"], folder, artifact=True)
             Path(local).parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +221,7 @@ class Interpreter:
             name=name,
             template_document=self.template_document,
             mutexes=self.mutexes,
+            claims=self.claims,
         )
         successor.workdir.mkdir(parents=True)
         thread = threading.Thread(target=successor.run, args=(_generation_arguments(manifest),), daemon=True)
@@ -254,7 +260,7 @@ class Interpreter:
             if name in self._objects:
                 return Node("Failed")  # Argo's create of an existing object fails
             self._objects[name] = manifest
-        manifest["status"] = JobController(self.kube).run(manifest)
+        manifest["status"] = JobController(self.kube, self.claims).run(manifest)
         if _selector_holds(resource["successCondition"], manifest):
             return Node("Succeeded")
         assert _selector_holds(resource["failureCondition"], manifest)

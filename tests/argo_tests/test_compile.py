@@ -11,7 +11,7 @@ from hera.workflows import Workflow
 
 from katib_flow.argo.compiler import ITERATIONS_PER_LANE, CompileOptions, compile_template, compile_workflow
 from katib_flow.exceptions import CompileError
-from katib_flow.spec import load_experiment
+from katib_flow.spec import dump_experiment, load_experiment
 from katib_flow.spec.models import EarlyStoppingSpec
 
 from ..conftest import katib_example_files
@@ -88,11 +88,37 @@ def test_the_checks_catch_a_misspelt_key_and_a_dangling_reference() -> None:
     assert any("names no earlier step" in e for e in semantic_errors(document))
 
 
-def test_what_cannot_run_yet_is_refused_with_field_paths() -> None:
+def _refusable(tmp_path: Path) -> Path:
+    """Katib's File collector example with early stopping and 10,000 trials: two things one Workflow cannot do."""
+    experiment = load_experiment(_example("file-metrics-collector"))
+    stopping = EarlyStoppingSpec.model_validate({"algorithmName": "medianstop"})
+    spec = experiment.spec.model_copy(update={"early_stopping": stopping, "max_trial_count": 10000})
+    path = tmp_path / "refused.yaml"
+    path.write_text(dump_experiment(experiment.model_copy(update={"spec": spec})))
+    return path
+
+
+def test_what_cannot_run_is_refused_with_field_paths(tmp_path: Path) -> None:
     with pytest.raises(CompileError) as err:
-        compile_workflow(load_experiment(_example("file-metrics-collector")))
-    (problem,) = err.value.problems
-    assert str(problem).startswith("spec.metricsCollectorSpec.collector.kind: the File collector is not compiled yet")
+        compile_workflow(load_experiment(_refusable(tmp_path)))
+    assert [str(p).split(":")[0] for p in err.value.problems] == ["spec.earlyStopping", "spec.maxTrialCount"]
+    assert "needs the StdOut collector" in str(err.value.problems[0])
+
+
+def test_file_and_tfevent_collectors_read_the_shared_volume() -> None:
+    for name in ("file-metrics-collector", "tfjob-mnist-with-summaries"):
+        document = _compiled(name)
+        assert schema_errors(document) == [] and semantic_errors(document) == []
+        templates = {t["name"]: t for t in document["spec"]["templates"]}
+        suggest = templates["suggest"]["container"]["args"]
+        assert suggest[suggest.index("--metrics-claim") + 1] == "katib-flow-metrics"
+        reader = templates.get("collect") or templates["wait-trial"]
+        assert reader["volumes"] == [
+            {"name": "katib-flow-metrics", "persistentVolumeClaim": {"claimName": "katib-flow-metrics"}}
+        ]
+        assert reader["container"]["volumeMounts"] == [
+            {"name": "katib-flow-metrics", "mountPath": "/katib-flow/metrics"}
+        ]
 
 
 def test_kinds_argo_cannot_judge_go_through_the_wait_step() -> None:
@@ -148,10 +174,10 @@ def test_compile_command_writes_yaml_and_refuses_with_one_line_per_problem(tmp_p
     result = CliRunner().invoke(main, ["compile", str(_example("random")), "-o", str(out), "--image", "kf:dev"])
     assert result.exit_code == 0, result.output
     assert yaml.safe_load(out.read_text())["kind"] == "Workflow" and "kf:dev" in out.read_text()
-    refused = CliRunner().invoke(main, ["compile", str(_example("tfjob-mnist-with-summaries"))])
+    refused = CliRunner().invoke(main, ["compile", str(_refusable(tmp_path))])
     assert refused.exit_code == 2
     lines = refused.output.strip().splitlines()
-    assert [line.split(":")[1].strip() for line in lines] == ["spec.metricsCollectorSpec.collector.kind"]
+    assert [line.split(":")[1].strip() for line in lines] == ["spec.earlyStopping", "spec.maxTrialCount"]
 
 
 def test_template_form_is_a_workflow_template_and_a_workflow_that_references_it(tmp_path: Path) -> None:

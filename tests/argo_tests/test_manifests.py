@@ -40,6 +40,11 @@ def test_the_db_secret_and_service_account_are_the_compilers_defaults() -> None:
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": defaults.service_account}]
 
 
+def test_the_metrics_claim_is_the_compilers_default_and_shared_across_nodes() -> None:
+    claim = _named("PersistentVolumeClaim", CompileOptions().metrics_claim)
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
 def test_the_db_url_points_at_the_mysql_service_with_its_credentials() -> None:
     url = _named("Secret", "katib-flow-db")["stringData"]["url"]
     mysql = _named("Secret", "katib-flow-mysql")["stringData"]
@@ -55,7 +60,8 @@ def test_the_db_url_points_at_the_mysql_service_with_its_credentials() -> None:
     ("group", "resource", "verbs"),
     [
         ("argoproj.io", "workflowtaskresults", {"create", "patch"}),  # Argo's executor
-        ("batch", "jobs", {"create", "get", "watch"}),  # run-trial creates and watches the Job
+        ("batch", "jobs", {"create", "get", "watch", "delete"}),  # run-trial/wait-trial create and watch it
+        ("argoproj.io", "workflows", {"create"}),  # a generation creates its successor
         ("kubeflow.org", "pytorchjobs", {"create", "get", "watch"}),
         ("kubeflow.org", "tfjobs", {"create", "get", "watch"}),
         ("", "pods", {"list", "get"}),  # collect finds the primary pod

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from katib_flow import Experiment, algorithm, minimize, search
+from katib_flow import Experiment, algorithm, collector, minimize, search
 from katib_flow.argo.compiler import CompileOptions, compile_template, compile_workflow
 from katib_flow.engine import evaluate, find_experiment
 from katib_flow.runner import run_experiment
@@ -68,7 +68,8 @@ def run_on_argo(
 ) -> Interpreter:
     """Run the compiled Workflow (with ``template``, the WorkflowTemplate's generations) to its end."""
     workdir.mkdir(parents=True, exist_ok=True)
-    JobController(kube).attach()  # Jobs the wait step creates through the API run as processes
+    claims = {"katib-flow-metrics": workdir / "metrics-pvc"}  # the File collector's shared volume
+    JobController(kube, claims).attach()  # Jobs the wait step creates through the API run as processes
     compile_options = CompileOptions(poll_seconds=0.2, **options)
     if template:
         workflow_template, _ = compile_template(wire, compile_options)
@@ -83,6 +84,7 @@ def run_on_argo(
         kube.kubeconfig(workdir / "kubeconfig"),
         retried=retried,
         template_document=document if template else None,
+        claims=claims,
     )
     assert interpreter.run() == "Succeeded"
     return interpreter
@@ -193,3 +195,40 @@ def test_generations_continue_as_new_until_max_trial_count_and_the_first_reports
     assert first.global_outputs["best-trial"] == best  # generation 0 waited for the end
     assert generations[1].global_outputs["best-trial"] == best
     assert max(g.max_depth for g in generations) < 100
+
+
+FILE_PROGRAM = (
+    "import sys\n"
+    "x, path = float(sys.argv[1]), sys.argv[2]\n"
+    "with open(path, 'a') as out:\n"
+    "    for step in range(3):\n"
+    "        out.write(f'loss={(x - 0.3) ** 2 + 0.1 / (step + 1):.6f}\\n')\n"
+    "print('nothing on stdout')\n"
+)
+
+
+def test_the_file_collector_reads_the_trials_files_from_the_shared_volume(
+    db_url: str, kube: FakeKubernetes, tmp_path: Path
+) -> None:
+    wire = Experiment(
+        "files",
+        objective=minimize("loss"),
+        algorithm=algorithm("random", random_state=5),
+        parameters={"x": search.double(0.0, 1.0)},
+        image="python:3.11",
+        command=[sys.executable, "-c", FILE_PROGRAM, "${trialParameters.x}", "/var/log/katib/metrics.log"],
+        metrics_collector=collector.file("/var/log/katib/metrics.log"),
+        max_trial_count=3,
+        parallel_trial_count=1,
+    ).to_model()
+    run_on_argo(wire, db_url, kube, tmp_path / "argo")
+    local_db = f"sqlite:///{tmp_path / 'local.db'}"
+    run_experiment(wire, db=local_db, workdir=tmp_path / "local")
+    with Store(db_url) as on_argo, Store(local_db) as locally:
+        trials = _trials(on_argo, "files")
+        assert trials == _trials(locally, "files")
+    assert all(state == "Succeeded" and objective is not None for _, state, objective in trials)
+    # each trial wrote into its own folder of the claim
+    assert sorted(p.parent.name for p in (tmp_path / "argo" / "metrics-pvc").glob("*/metrics.log")) == sorted(
+        name for name, _, _ in trials
+    )

@@ -4,7 +4,9 @@ The primary container's command runs on this machine, its output is
 published as the pod's log while it is written (so a followed log streams),
 failed pods are retried up to ``backoffLimit`` as Kubernetes does, and the
 Job's status gets the counters and the ``Complete``/``Failed`` condition.
-Deleting the Job through the API kills its running pod.
+Deleting the Job through the API kills its running pod. A PersistentVolumeClaim
+named in ``claims`` is a local folder: a container path under its mount is
+rewritten to ``<folder>/<subPath>/...`` in the command and arguments.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import subprocess
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .fake_kubernetes import FakeKubernetes, FakePod
@@ -20,6 +23,7 @@ from .fake_kubernetes import FakeKubernetes, FakePod
 @dataclass
 class JobController:
     kube: FakeKubernetes
+    claims: dict[str, Path] = field(default_factory=dict)
     _processes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
     _deleted: set[str] = field(default_factory=set)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -38,7 +42,9 @@ class JobController:
         """Run the Job to its end (a new pod per failed attempt up to backoffLimit); its final status."""
         name, namespace = job["metadata"]["name"], job["metadata"].get("namespace", "default")
         spec = job["spec"]
-        (container,) = spec["template"]["spec"]["containers"]
+        pod_spec = spec["template"]["spec"]
+        (container,) = pod_spec["containers"]
+        argv = self._mounted([*container.get("command", []), *container.get("args", [])], pod_spec, container)
         status: dict[str, Any] = {"active": 1}
         self._publish(job, status)
         failed = 0
@@ -47,7 +53,7 @@ class JobController:
             pod.logs[container["name"]] = ""
             pod.running = True
             process = subprocess.Popen(
-                [*container.get("command", []), *container.get("args", [])],
+                argv,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
@@ -81,6 +87,20 @@ class JobController:
             self._publish(job, status)
         self._publish(job, status)
         return status
+
+    def _mounted(self, argv: list[str], pod_spec: dict[str, Any], container: dict[str, Any]) -> list[str]:
+        claims = {
+            v["name"]: v["persistentVolumeClaim"]["claimName"]
+            for v in pod_spec.get("volumes", [])
+            if "persistentVolumeClaim" in v
+        }
+        for mount in container.get("volumeMounts", []):
+            claim = claims.get(mount["name"])
+            if claim in self.claims:
+                local = self.claims[claim] / mount.get("subPath", "")
+                local.mkdir(parents=True, exist_ok=True)
+                argv = [a.replace(mount["mountPath"], str(local)) for a in argv]
+        return argv
 
     def _publish(self, job: dict[str, Any], status: dict[str, Any]) -> None:
         key = ("jobs", job["metadata"].get("namespace", "default"), job["metadata"]["name"])

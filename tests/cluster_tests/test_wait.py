@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from katib_flow import Experiment, algorithm, early_stopping, minimize, search
+from katib_flow import Experiment, algorithm, collector, early_stopping, minimize, search
 from katib_flow.cluster import init_step, suggest_step
 from katib_flow.cluster.kube import KubernetesApi, RunObjects
 from katib_flow.cluster.pods import PodLogs
@@ -216,3 +217,35 @@ def test_an_unknown_kind_and_a_vanished_object_are_clear_errors(
     done = wait_step(store, "waiting", "team", name, objects, pods, poll_seconds=0.05)
     assert done.state is TrialState.FAILED
     assert done.message == f"the Job {name} was deleted before it met a condition"
+
+
+def test_the_file_collector_on_the_wait_path_reads_the_trials_folder_of_the_claim(store: Store, tmp_path: Path) -> None:
+    program = "import sys\nopen(sys.argv[2], 'w').write(f'loss={float(sys.argv[1]) / 2}\\n')\n"
+    wire = Experiment(
+        "waiting",
+        namespace="team",
+        objective=minimize("loss"),
+        algorithm=algorithm("grid"),
+        parameters={"x": search.discrete([0.1, 0.5])},
+        image="python:3.11",
+        command=[sys.executable, "-c", program, "${trialParameters.x}", "/var/log/katib/metrics.log"],
+        metrics_collector=collector.file("/var/log/katib/metrics.log"),
+        success_condition='status.conditions.#(type=="Complete")',
+        failure_condition='status.conditions.#(type=="Failed")',
+        max_trial_count=2,
+        parallel_trial_count=1,
+    ).to_model()
+    init_step(store, wire)
+    name = next_trial(store, 0)
+    with fake_kubernetes() as (fake, core):
+        JobController(fake, {"shared": tmp_path}).attach()
+        objects = RunObjects(KubernetesApi(core.api_client))
+        done = wait_step(
+            store, "waiting", "team", name, objects, PodLogs(core),
+            poll_seconds=0.05, metrics_claim="shared", metrics_root=str(tmp_path),
+        )  # fmt: skip
+        (job,) = fake.created("Job")
+    assert done.state is TrialState.SUCCEEDED and done.objective == pytest.approx(0.05)
+    assert (tmp_path / name / "metrics.log").read_text() == "loss=0.05\n"
+    mount = job["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]
+    assert (mount["mountPath"], mount["subPath"]) == ("/var/log/katib", name)

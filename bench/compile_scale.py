@@ -1,0 +1,190 @@
+"""Compiling at scale: compile time, Workflow size and Argo status growth from 12 to 10,000 trials.
+
+    python bench/compile_scale.py                       # Katib's random example shape, 1/4/10 lanes
+    python bench/compile_scale.py --trials 12 100 --parallel 2 --repeats 3
+
+For each maxTrialCount and parallelTrialCount the script compiles the
+experiment's WorkflowTemplate (the form that continues as new generations)
+and reports:
+
+- compile time (median of ``--repeats``) and its ratio to the smallest case,
+  measured in the same run: the compiled templates do not grow with
+  maxTrialCount, so neither should the time;
+- the WorkflowTemplate's size (JSON), against Argo's 1 MiB object limit;
+- an estimate of ``status.nodes`` growth per lane iteration: Argo records a
+  node per step, step group and recursion, with the step's outputs; the
+  estimate builds those node records in Argo's NodeStatus shape with the
+  outputs the compiled templates declare (the rendered run object of a real
+  trial, trial names, flags), raw and gzip-compressed (what Argo stores once
+  the object would pass 1 MiB, before it offloads or fails);
+- the iterations each lane runs per generation (90, fewer past 8 lanes so
+  that a generation's compressed status stays well under 1 MiB), the status
+  of a whole generation, and how many Workflow generations the experiment takes.
+
+Nothing here ran on a cluster: sizes are of the objects katib-flow builds and
+of status records shaped like Argo's, not read back from a live controller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from katib_flow import Experiment, algorithm, minimize, search
+from katib_flow.argo.compiler import CompileOptions, compile_template
+from katib_flow.engine import render_run_object
+from katib_flow.spec import Experiment as Wire
+
+MIB = 1024 * 1024
+
+
+def experiment(trials: int, parallel: int) -> Wire:
+    """Katib's random example in shape: three parameters, a Job with one training container."""
+    return Experiment(
+        "scale",
+        namespace="kubeflow",
+        objective=minimize("loss", goal=0.001),
+        algorithm=algorithm("random"),
+        parameters={
+            "lr": search.double(0.01, 0.05),
+            "momentum": search.double(0.5, 0.9),
+            "optimizer": search.categorical(["sgd", "adam", "ftrl"]),
+        },
+        image="docker.io/kubeflowkatib/pytorch-mnist-cpu:latest",
+        command=[
+            "python3",
+            "/opt/pytorch-mnist/mnist.py",
+            "--epochs=1",
+            "--batch-size=16",
+            "--lr=${trialParameters.lr}",
+            "--momentum=${trialParameters.momentum}",
+            "--optimizer=${trialParameters.optimizer}",
+        ],
+        resources={"limits": {"memory": "1Gi", "cpu": "0.5"}},
+        max_trial_count=trials,
+        parallel_trial_count=parallel,
+        max_failed_trial_count=3,
+    ).to_model()
+
+
+def _node(
+    rng: random.Random, name: str, template: str, kind: str, outputs: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One ``status.nodes`` entry as Argo writes it (fields of NodeStatus a finished node carries)."""
+    minute = rng.randrange(60 * 24 * 28)
+    day = f"2026-11-{1 + minute // 1440:02d}"
+    node: dict[str, Any] = {
+        "id": f"scale-7x9kq-{rng.randrange(10**10):010d}",
+        "name": name,
+        "displayName": name.rsplit(".", 1)[-1],
+        "type": kind,
+        "templateName": template,
+        "templateScope": "local/scale-7x9kq",
+        "phase": "Succeeded",
+        "boundaryID": f"scale-7x9kq-{rng.randrange(10**10):010d}",
+        "startedAt": f"{day}T{minute // 60 % 24:02d}:{minute % 60:02d}:{rng.randrange(60):02d}Z",
+        "finishedAt": f"{day}T{minute // 60 % 24:02d}:{minute % 60:02d}:{rng.randrange(60):02d}Z",
+        "progress": "1/1",
+        "children": [f"scale-7x9kq-{rng.randrange(10**10):010d}"],
+    }
+    if kind == "Pod":
+        node["hostNodeName"] = f"worker-node-{rng.randrange(100)}"
+        node["resourcesDuration"] = {"cpu": rng.randrange(1, 600), "memory": rng.randrange(1, 6000)}
+    if outputs is not None:
+        node["outputs"] = {"parameters": [{"name": k, "value": v} for k, v in outputs.items()], "exitCode": "0"}
+    return node
+
+
+def nodes_per_iteration(wire: Wire, rng: random.Random, iteration: int = 4) -> list[dict[str, Any]]:
+    """The nodes one lane iteration adds: the lane, its step groups, its pods and resource step."""
+    trial = f"scale-{rng.randrange(16**8):08x}"
+    assignments = {
+        "lr": f"{rng.uniform(0.01, 0.05):.6f}",
+        "momentum": f"{rng.uniform(0.5, 0.9):.6f}",
+        "optimizer": rng.choice(["sgd", "adam", "ftrl"]),
+    }
+    run_object = render_run_object(wire, trial, assignments)
+    prefix = f"scale-7x9kq[0].generation[1].lane-{rng.randrange(10)}" + ".next[4]" * (iteration % 8)
+    nodes = [_node(rng, prefix, "lane", "Steps")]
+    nodes += [_node(rng, f"{prefix}[{i}]", "", "StepGroup") for i in range(5)]
+    suggested = {
+        "trial": trial,
+        "run-object": json.dumps(run_object, sort_keys=True),
+        "runnable": "true",
+        "completed": "false",
+    }
+    nodes.append(_node(rng, f"{prefix}[0].suggest", "suggest", "Pod", suggested))
+    nodes.append(_node(rng, f"{prefix}[1].run-trial", "run-trial", "Pod", {"job-name": trial}))
+    collected = {"state": "Succeeded", "objective": f"{rng.uniform(0, 1):.6f}"}
+    nodes.append(_node(rng, f"{prefix}[2].collect", "collect", "Pod", collected))
+    decided = {"proceed": "true", "reason": "ExperimentRunning"}
+    nodes.append(_node(rng, f"{prefix}[3].decide", "decide", "Pod", decided))
+    return nodes
+
+
+def measure(trials: int, parallel: int, repeats: int) -> dict[str, float]:
+    """Compile time and sizes of one experiment shape."""
+    wire = experiment(trials, parallel)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        template, workflow = compile_template(wire, CompileOptions())
+        text = template.to_yaml() + workflow.to_yaml()
+        times.append(time.perf_counter() - start)
+    spec_bytes = len(json.dumps(template.to_dict()).encode())
+    rng = random.Random(0)
+    iteration = json.dumps(nodes_per_iteration(wire, rng)).encode()
+    iterations = CompileOptions().lane_iterations(parallel)
+    per_generation = parallel * min(iterations, math.ceil(trials / parallel))
+    whole = json.dumps([n for i in range(per_generation) for n in nodes_per_iteration(wire, rng, i)]).encode()
+    return {
+        "compile": statistics.median(times),
+        "yaml": len(text.encode()),
+        "spec": spec_bytes,
+        "iteration": len(iteration),
+        "iteration_gz": len(gzip.compress(iteration)),
+        "generation_raw": len(whole),
+        "generation_gz": len(gzip.compress(whole)),
+        "lane_iterations": iterations,
+        "generations": math.ceil(trials / (parallel * iterations)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, nargs="+", default=[12, 100, 1000, 10000])
+    parser.add_argument("--parallel", type=int, nargs="+", default=[1, 4, 10, 25])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(
+        "| maxTrialCount | parallel | compile ms | x smallest | template KiB | per iteration KiB (gz) "
+        "| iterations per lane | generation status MiB (gz) | generations |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    baseline: float | None = None
+    for parallel in args.parallel:
+        for trials in args.trials:
+            if parallel > trials:
+                continue  # Katib refuses parallelTrialCount > maxTrialCount
+            r = measure(trials, parallel, args.repeats)
+            baseline = baseline or r["compile"]
+            print(
+                f"| {trials} | {parallel} | {r['compile'] * 1000:.1f} | {r['compile'] / baseline:.2f} "
+                f"| {r['spec'] / 1024:.1f} | {r['iteration'] / 1024:.1f} ({r['iteration_gz'] / 1024:.2f}) "
+                f"| {r['lane_iterations']} | {r['generation_raw'] / MIB:.2f} ({r['generation_gz'] / MIB:.3f}) "
+                f"| {r['generations']} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
