@@ -78,6 +78,7 @@ class SubsampledGaussianProcess(GaussianProcessRegressor):  # type: ignore[misc]
         random_state: Any = None,
         noise: Any = None,
         max_fit_points: int | None = None,
+        warm_theta: Any = None,
     ) -> None:
         super().__init__(
             kernel=kernel,
@@ -90,16 +91,36 @@ class SubsampledGaussianProcess(GaussianProcessRegressor):  # type: ignore[misc]
             noise=noise,
         )
         self.max_fit_points = max_fit_points
+        self.warm_theta = warm_theta
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> SubsampledGaussianProcess:
+        if self.warm_theta is None or self.optimizer is None:
+            return self._fit(X, y)
+        # A search started only from the previous call's optimum can stay in a degenerate one for the
+        # whole experiment (every length scale at its bound, all variation called noise), so the
+        # default start is searched too and the better likelihood wins.
+        kernel = self.kernel.clone_with_theta(
+            np.clip(self.warm_theta, self.kernel.bounds[:, 0], self.kernel.bounds[:, 1])
+        )
+        cold = clone(self).set_params(warm_theta=None)._fit(X, y)
+        warm = clone(self).set_params(warm_theta=None, kernel=kernel)._fit(X, y)
+        best = max((cold, warm), key=lambda gp: gp.log_marginal_likelihood_value_)
+        init_params = self.get_params(deep=False)
+        self.__dict__.update(best.__dict__)
+        self.set_params(**init_params)
+        return self
+
+    def _fit(self, X: ArrayLike, y: ArrayLike) -> SubsampledGaussianProcess:
         X_arr, y_arr = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
         if self.max_fit_points is None or len(X_arr) <= self.max_fit_points or self.optimizer is None:
             super().fit(X_arr, y_arr)
             return self
-        probe = clone(self).set_params(max_fit_points=None)
+        probe = clone(self).set_params(max_fit_points=None, warm_theta=None)
         subset = _subset(y_arr, self.max_fit_points)
         probe.fit(X_arr[subset], y_arr[subset])
-        final = clone(self).set_params(kernel=fitted_kernel(probe), optimizer=None, max_fit_points=None)
+        final = clone(self).set_params(
+            kernel=fitted_kernel(probe), optimizer=None, max_fit_points=None, warm_theta=None
+        )
         final.fit(X_arr, y_arr)
         init_params = self.get_params(deep=False)
         self.__dict__.update(final.__dict__)
@@ -293,13 +314,14 @@ class SkoptBayesianSuggester(Suggester[BayesianOptimizationSettings]):
             gp = cook_estimator("GP", space=dimensions, random_state=seed)
             kernel = gp.kernel + WhiteKernel()
             warm = theta is not None and len(theta) == len(kernel.theta)
-            if theta is not None and warm:
-                kernel = kernel.clone_with_theta(np.clip(theta, kernel.bounds[:, 0], kernel.bounds[:, 1]))
             params = {**gp.get_params(deep=False), "kernel": kernel}
             if warm:
-                # One local search from the previous call's optimum replaces skopt's random restarts.
+                # Two local searches, from the previous call's optimum and from the default start,
+                # replace skopt's random restarts.
                 params["n_restarts_optimizer"] = 0
-            estimator = SubsampledGaussianProcess(**params, max_fit_points=MAX_FIT_POINTS)
+            estimator = SubsampledGaussianProcess(
+                **params, max_fit_points=MAX_FIT_POINTS, warm_theta=theta if warm else None
+            )
         return Optimizer(
             dimensions,
             base_estimator=estimator,

@@ -244,3 +244,26 @@ def test_subsampled_gp_fits_hyperparameters_on_a_bounded_subset() -> None:
     assert gp.X_train_.shape == (400, 2)  # the posterior uses every point
     assert gp.max_fit_points == 60  # init parameters survive fitting (sklearn's clone relies on it)
     assert float(np.abs(gp.predict(X[:20]) - y[:20]).max()) < 0.05
+
+
+def test_a_degenerate_warm_start_does_not_trap_the_gp() -> None:
+    """Seen in bench/quality.py at parallelism 4: a warm start from an optimum that calls everything
+    noise (length scales at their bounds) kept the GP flat for the rest of the experiment."""
+    from skopt.learning.gaussian_process.kernels import WhiteKernel
+    from skopt.space import Real
+    from skopt.utils import cook_estimator
+
+    rng = np.random.default_rng(3)
+    X = rng.random((40, 2))
+    y = (X[:, 0] - 0.3) ** 2 * 10 + (X[:, 1] - 0.6) ** 2 * 10
+    params = cook_estimator("GP", space=[Real(0, 1)] * 2, random_state=0).get_params(deep=False)
+    params["kernel"] = params["kernel"] + WhiteKernel()
+    params["n_restarts_optimizer"] = 0
+    bounds = params["kernel"].bounds
+    degenerate = [bounds[0, 0], bounds[1, 1], bounds[2, 1], bounds[3, 1]]  # tiny signal, flat, all noise
+    trapped = SubsampledGaussianProcess(**{**params, "kernel": params["kernel"].clone_with_theta(degenerate)})
+    trapped.fit(X, y)
+    gp = SubsampledGaussianProcess(**params, warm_theta=degenerate).fit(X, y)
+    assert gp.log_marginal_likelihood_value_ > trapped.log_marginal_likelihood_value_ + 10
+    assert float(np.abs(gp.predict(X[:10]) - y[:10]).max()) < 0.1  # it models the function
+    assert gp.warm_theta == degenerate  # init parameters survive fitting
