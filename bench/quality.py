@@ -246,8 +246,9 @@ def _targets(
     yield ""
     yield "| algorithm | duplicate points | largest loss, decades (problem) |"
     yield "| --- | ---: | --- |"
-    for algo in KATIB_ALGORITHMS:
-        p1, p4 = f"katib-flow/{algo}/p1", f"katib-flow/{algo}/p4"
+    pairs = [(algo, f"katib-flow/{algo}/p1", f"katib-flow/{algo}/p4") for algo in KATIB_ALGORITHMS]
+    pairs.append(("optuna-cmaes, asked 4 at a time (reference)", "optuna-cmaes", "optuna-cmaes-batch4"))
+    for algo, p1, p4 in pairs:
         if p1 not in contenders or p4 not in contenders:
             continue
         dups = sum(r.duplicates for r in runs.values() if r.contender == p4)
