@@ -8,27 +8,16 @@ import sys
 from .conftest import PROJECT_ROOT
 
 
+def _script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``bench/<name>`` with ``args``; it must exit 0 within five minutes."""
+    command = [sys.executable, str(PROJECT_ROOT / "bench" / name), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=300)
+
+
 def test_suggest_latency_script_runs_and_prints_one_row_per_algorithm_and_size() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "bench" / "suggest_latency.py"),
-            "--sizes",
-            "10",
-            "--repeats",
-            "1",
-            "--baseline-max",
-            "0",
-            "--algorithms",
-            "random",
-            "grid",
-            "cmaes",
-            "hyperband",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
+    algorithms = ["random", "grid", "cmaes", "hyperband"]
+    result = _script(
+        "suggest_latency.py", "--sizes", "10", "--repeats", "1", "--baseline-max", "0", "--algorithms", *algorithms
     )
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert [row.split("|")[1].strip() for row in rows[1:]] == ["random", "grid", "cmaes", "hyperband"]
@@ -36,24 +25,7 @@ def test_suggest_latency_script_runs_and_prints_one_row_per_algorithm_and_size()
 
 
 def test_store_script_runs() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "bench" / "store.py"),
-            "--backends",
-            "sqlite",
-            "--trials",
-            "50",
-            "--observations",
-            "20",
-            "--repeats",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
+    result = _script("store.py", "--backends", "sqlite", "--trials", "50", "--observations", "20", "--repeats", "1")
     rows = [line for line in result.stdout.splitlines() if line.startswith("| sqlite")]
     assert [row.split("|")[2].strip() for row in rows] == [
         "observations/s, 1 per call",
@@ -63,33 +35,12 @@ def test_store_script_runs() -> None:
 
 
 def test_runner_overhead_script_runs() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "bench" / "runner_overhead.py"),
-            "--trials",
-            "4",
-            "--parallel",
-            "1",
-            "--rounds",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
+    result = _script("runner_overhead.py", "--trials", "4", "--parallel", "1", "--rounds", "1")
     assert [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| 1 ")] == ["1"]
 
 
 def test_quality_script_runs_quick_and_prints_every_table() -> None:
-    result = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "bench" / "quality.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
+    result = _script("quality.py", "--quick")
     out = result.stdout
     for heading in ("Median log10 simple regret after 12 trials", "Average rank", "Targets", "Parallelism 4"):
         assert heading in out
@@ -100,23 +51,7 @@ def test_quality_script_runs_quick_and_prints_every_table() -> None:
 
 
 def test_compile_scale_script_runs_and_reports_generations() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "bench" / "compile_scale.py"),
-            "--trials",
-            "12",
-            "1000",
-            "--parallel",
-            "2",
-            "--repeats",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
+    result = _script("compile_scale.py", "--trials", "12", "1000", "--parallel", "2", "--repeats", "1")
     rows = [
         line.split("|") for line in result.stdout.splitlines() if line.startswith("| 12 ") or line.startswith("| 1000 ")
     ]

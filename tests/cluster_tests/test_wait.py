@@ -41,20 +41,28 @@ PROGRAM = (
 OWNER = Owner("hpo-abcde", "0000-1111")
 
 
+def waiting(**kwargs: Any) -> Wire:
+    """An experiment "waiting" in namespace team, one lane, grid over x; ``kwargs`` override or add."""
+    settings: dict[str, Any] = {
+        "namespace": "team",
+        "objective": minimize("loss"),
+        "algorithm": algorithm("grid"),
+        "parameters": {"x": search.discrete([0.1, 0.5])},
+        "max_trial_count": 2,
+        "parallel_trial_count": 1,
+    }
+    return Experiment("waiting", **{**settings, **kwargs}).to_model()
+
+
 def experiment(steps: int = 3, **kwargs: Any) -> Wire:
-    return Experiment(
-        "waiting",
-        namespace="team",
-        objective=minimize("loss"),
-        algorithm=algorithm("grid"),
+    return waiting(
         parameters={"x": search.discrete([0.1, 0.5, 0.95])},
         image="python:3.11",
         command=[sys.executable, "-c", PROGRAM, "${trialParameters.x}", str(steps)],
         max_trial_count=3,
-        parallel_trial_count=1,
         max_failed_trial_count=3,
         **kwargs,
-    ).to_model()
+    )
 
 
 @pytest.fixture
@@ -161,19 +169,12 @@ def test_any_kind_with_user_conditions_is_judged_by_gjson(store: Store) -> None:
             "template": {"spec": {"containers": [{"name": "training-container", "image": "python:3.11"}]}},
         },
     }
-    wire = Experiment(
-        "waiting",
-        namespace="team",
-        objective=minimize("loss"),
-        algorithm=algorithm("grid"),
-        parameters={"x": search.discrete([0.1, 0.5])},
+    wire = waiting(
         trial_spec=widget,
         primary_pod_labels={"app": "widget"},
         success_condition='status.phases.#(name=="Done")#|#(ok==true)#',
         failure_condition='status.phases.#(name=="Done")#|#(ok==false)#',
-        max_trial_count=2,
-        parallel_trial_count=1,
-    ).to_model()
+    )
     init_step(store, wire)
     name = next_trial(store, 0)
     with fake_kubernetes() as (fake, core):
@@ -221,20 +222,13 @@ def test_an_unknown_kind_and_a_vanished_object_are_clear_errors(
 
 def test_the_file_collector_on_the_wait_path_reads_the_trials_folder_of_the_claim(store: Store, tmp_path: Path) -> None:
     program = "import sys\nopen(sys.argv[2], 'w').write(f'loss={float(sys.argv[1]) / 2}\\n')\n"
-    wire = Experiment(
-        "waiting",
-        namespace="team",
-        objective=minimize("loss"),
-        algorithm=algorithm("grid"),
-        parameters={"x": search.discrete([0.1, 0.5])},
+    wire = waiting(
         image="python:3.11",
         command=[sys.executable, "-c", program, "${trialParameters.x}", "/var/log/katib/metrics.log"],
         metrics_collector=collector.file("/var/log/katib/metrics.log"),
         success_condition='status.conditions.#(type=="Complete")',
         failure_condition='status.conditions.#(type=="Failed")',
-        max_trial_count=2,
-        parallel_trial_count=1,
-    ).to_model()
+    )
     init_step(store, wire)
     name = next_trial(store, 0)
     with fake_kubernetes() as (fake, core):
