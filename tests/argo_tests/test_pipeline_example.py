@@ -23,6 +23,7 @@ from ..cluster_tests.fake_jobs import JobController
 from ..cluster_tests.fake_kubernetes import FakeKubernetes, fake_kubernetes
 from ..conftest import PROJECT_ROOT
 from .interpreter import Interpreter
+from .test_workflow_runs import sqlite_url
 from .workflow_checks import schema_errors, semantic_errors
 
 GOLDEN = Path(__file__).parent / "golden" / "pipeline.yaml"
@@ -59,9 +60,10 @@ def test_the_pipeline_is_valid_golden_and_its_names_do_not_collide() -> None:
     assert all("globalName" not in p for p in finish["outputs"]["parameters"])
 
 
-def test_the_pipeline_runs_and_the_final_step_trains_with_the_best_parameters(
-    db_url: str, kube: FakeKubernetes, tmp_path: Path
+def test_the_pipeline_runs_and_trains_the_final_model_with_the_best_parameters(
+    kube: FakeKubernetes, tmp_path: Path
 ) -> None:
+    db_url = sqlite_url(tmp_path)  # the steps on MariaDB: test_workflow_runs.py
     document = yaml.safe_load(_example().build_pipeline(CompileOptions(poll_seconds=0.2)).to_yaml())
     interpreter = Interpreter(
         document, tmp_path, {"katib-flow-db": {"url": db_url}}, kube, kube.kubeconfig(tmp_path / "kubeconfig")
