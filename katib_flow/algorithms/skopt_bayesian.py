@@ -66,7 +66,7 @@ class SubsampledGaussianProcess(GaussianProcessRegressor):  # type: ignore[misc]
     Hyperparameter search costs a Cholesky factorisation per likelihood
     evaluation, cubic in the number of points; the final fit with the found
     hyperparameters costs one. Fitting them on a bounded subset keeps each
-    suggestion well under a second at 500 trials.
+    suggestion under a second at 500 trials.
     """
 
     def __init__(

@@ -16,13 +16,13 @@ from typing import Any
 import click
 
 from ..cli_errors import guarded
-from ..engine import Trial, find_experiment
+from ..engine import Trial
 from ..spec import load_experiment
 from ..store import Store
 from .kube import KubernetesApi, RunObjects, load_api_client
 from .pods import PodLogs
 from .steps import collect_step, decide_step, finish_step, init_step, primary_log, suggest_step
-from .volume import COLLECT_ROOT, collected_path
+from .volume import COLLECT_ROOT
 from .wait import Owner, wait_step
 
 __all__ = ["step_group"]
@@ -170,9 +170,6 @@ def collect_command(
         lines: Iterable[str] = log_file if log_file is not None else ()
         if from_pod_logs:
             lines = primary_log(store, name, namespace, trial, PodLogs.from_environment(), run_namespace)
-        if metrics_root is not None and metrics_path is None:
-            collected = collected_path(find_experiment(store, name, namespace).experiment, trial, metrics_root)
-            metrics_path = Path(collected) if collected is not None else None
         done = collect_step(
             store,
             name,
@@ -181,6 +178,7 @@ def collect_command(
             succeeded=phase == "Succeeded",
             log_lines=lines,
             metrics_path=metrics_path,
+            metrics_root=metrics_root,
             message=message,
         )
     _write_trial(outputs, done)

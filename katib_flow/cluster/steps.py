@@ -39,7 +39,7 @@ from ..spec import constants as c
 from ..spec.models import Experiment
 from ..store import Store
 from .pods import PodLogs, primary_pod_selector
-from .volume import mount_metrics_volume
+from .volume import collected_path, mount_metrics_volume
 
 __all__ = [
     "Decision",
@@ -137,15 +137,20 @@ def collect_step(
     succeeded: bool,
     log_lines: Iterable[str] = (),
     metrics_path: Path | None = None,
+    metrics_root: str | None = None,
     message: str = "",
 ) -> Trial:
     """Parse what the trial reported (by the experiment's collector kind) and finish it.
 
     ``log_lines`` is the primary container's log (StdOut); ``metrics_path`` the
     trial's copy of the collector's file or TensorFlow event folder (File,
-    TensorFlowEvent); Push metrics are already in the database.
+    TensorFlowEvent), or ``metrics_root`` where the step has the metrics claim
+    mounted (:mod:`.volume`); Push metrics are already in the database.
     """
     stored = find_experiment(store, name, namespace)
+    if metrics_path is None and metrics_root is not None:
+        collected = collected_path(stored.experiment, trial, metrics_root)
+        metrics_path = Path(collected) if collected is not None else None
     current = store.transaction(lambda session: trial_view(load_trial(session, stored.id, trial).row))
     if not current.state.is_active:
         return current  # a retried collect, or the wait step finished it: its pod may be gone already

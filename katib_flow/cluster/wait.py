@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..collectors import line_collector
@@ -35,7 +34,7 @@ from .gjson import judge
 from .kube import RunObjects
 from .pods import PodLogs, primary_pod_selector
 from .steps import collect_step
-from .volume import COLLECT_ROOT, collected_path, mount_metrics_volume
+from .volume import COLLECT_ROOT, mount_metrics_volume
 
 __all__ = ["Owner", "placed", "wait_step"]
 
@@ -144,7 +143,6 @@ def wait_step(
         lines = pods.primary_log(pod_namespace, selector, container) if stdout else ()
         if outcome is Outcome.FAILED and not message:
             message = "the trial's run object met its failure condition"
-        collected = collected_path(stored.experiment, trial, metrics_root)
         return collect_step(
             store,
             name,
@@ -152,7 +150,7 @@ def wait_step(
             trial,
             succeeded=outcome is Outcome.SUCCEEDED,
             log_lines=lines,
-            metrics_path=Path(collected) if collected is not None else None,
+            metrics_root=metrics_root,
             message=message,
         )
     thread, done, feed = follower
