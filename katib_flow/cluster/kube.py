@@ -30,7 +30,12 @@ def load_api_client() -> Any:
     try:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
     except config.ConfigException:
-        config.load_kube_config()  # type: ignore[no-untyped-call]
+        try:
+            config.load_kube_config()  # type: ignore[no-untyped-call]
+        except (config.ConfigException, OSError) as err:
+            raise ClusterError(
+                f"no Kubernetes API to talk to: not in a pod, and no usable kubeconfig (KUBECONFIG): {err}"
+            ) from err
     return client.ApiClient()
 
 

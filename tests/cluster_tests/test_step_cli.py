@@ -56,3 +56,12 @@ def test_a_step_on_an_unknown_experiment_fails_with_one_line_and_exit_2(tmp_path
     result = CliRunner().invoke(main, ["step", "decide", "--experiment", "nope", "--db", db])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [f"katib-flow: no experiment named 'nope' in {db}"]
+
+
+def test_a_step_without_kubernetes_credentials_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    args = ["step", "wait", "--experiment", "x", "--trial", "t", "--db", f"sqlite:///{tmp_path / 'db'}"]
+    env = {"KUBECONFIG": str(tmp_path / "absent"), "KUBERNETES_SERVICE_HOST": None, "KUBERNETES_SERVICE_PORT": None}
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("katib-flow: no Kubernetes API to talk to: not in a pod, and no usable kubeconfig")
