@@ -16,12 +16,12 @@ reported, finish it) -> ``decide`` (go on or stop).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..collectors import Observation, TensorFlowEventCollector, line_collector
+from ..collectors import Observation, TensorFlowEventCollector, line_collector, metric_names
 from ..engine import (
     Outcome,
     StoredExperiment,
@@ -88,6 +88,12 @@ class Result:
     status: dict[str, Any]
 
 
+def stored_trial(store: Store, name: str, namespace: str | None, trial: str) -> tuple[StoredExperiment, Trial]:
+    """The experiment named ``name`` and its trial ``trial``, as the steps see them."""
+    stored = find_experiment(store, name, namespace)
+    return stored, store.transaction(lambda session: trial_view(load_trial(session, stored.id, trial).row))
+
+
 def init_step(store: Store, experiment: Experiment) -> StoredExperiment:
     """Store the experiment, or continue the stored one (a retried init, a successor Workflow)."""
     return init_experiment(store, experiment, existing="reuse")
@@ -147,11 +153,10 @@ def collect_step(
     TensorFlowEvent), or ``metrics_root`` where the step has the metrics claim
     mounted (:mod:`.volume`); Push metrics are already in the database.
     """
-    stored = find_experiment(store, name, namespace)
+    stored, current = stored_trial(store, name, namespace, trial)
     if metrics_path is None and metrics_root is not None:
         collected = collected_path(stored.experiment, trial, metrics_root)
         metrics_path = Path(collected) if collected is not None else None
-    current = store.transaction(lambda session: trial_view(load_trial(session, stored.id, trial).row))
     if not current.state.is_active:
         return current  # a retried collect, or the wait step finished it: its pod may be gone already
     try:
@@ -170,7 +175,7 @@ def _observations(experiment: Experiment, log_lines: Iterable[str], metrics_path
     spec = experiment.spec
     mc, objective = spec.metrics_collector_spec, spec.objective
     assert mc is not None and mc.collector is not None and objective is not None
-    names: Sequence[str] = [objective.objective_metric_name or "", *(objective.additional_metric_names or [])]
+    names = metric_names(objective)
     kind = mc.collector.kind
     if kind == c.COLLECTOR_PUSH:
         return []
@@ -198,9 +203,8 @@ def primary_log(
     The pod is looked for in the run object's namespace, else ``run_namespace``
     (the Workflow's, where Argo created the object), else the experiment's.
     """
-    stored = find_experiment(store, name, namespace)
-    experiment = stored.experiment
-    run_object = store.transaction(lambda session: load_trial(session, stored.id, trial).row.run_object)
+    stored, current = stored_trial(store, name, namespace, trial)
+    experiment, run_object = stored.experiment, current.run_object
     if run_object is None:
         raise CollectorError(f"trial {trial!r} has no run object: it was never suggested")
     template = experiment.spec.trial_template

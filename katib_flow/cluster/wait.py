@@ -22,10 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..collectors import line_collector
-from ..engine import EARLY_STOPPED_MESSAGE, Outcome, Trial, find_experiment, finish_trial
-from ..engine.trials import load_trial
-from ..engine.views import trial_view
+from ..collectors import line_collector, metric_names
+from ..engine import EARLY_STOPPED_MESSAGE, Outcome, Trial, finish_trial
 from ..exceptions import CollectorError
 from ..runner.feed import MetricsFeed
 from ..spec import constants as c
@@ -33,7 +31,7 @@ from ..store import Store
 from .gjson import judge
 from .kube import RunObjects
 from .pods import PodLogs, primary_pod_selector
-from .steps import collect_step
+from .steps import collect_step, stored_trial
 from .volume import COLLECT_ROOT, mount_metrics_volume
 
 __all__ = ["Owner", "placed", "wait_step"]
@@ -88,8 +86,7 @@ def wait_step(
     With ``metrics_claim`` (File and TensorFlowEvent collectors) the run object
     mounts that claim and the metrics are read from it, mounted at ``metrics_root``.
     """
-    stored = find_experiment(store, name, namespace)
-    current = store.transaction(lambda session: trial_view(load_trial(session, stored.id, trial).row))
+    stored, current = stored_trial(store, name, namespace, trial)
     if not current.state.is_active:
         return current  # a retried step after the trial was finished
     if current.run_object is None:
@@ -109,8 +106,8 @@ def wait_step(
     stop = threading.Event()
     follower: tuple[threading.Thread, threading.Event, MetricsFeed] | None = None
     if current.stop_rules and stdout:
-        names = [objective.objective_metric_name or "", *(objective.additional_metric_names or [])]
-        feed = MetricsFeed(store, stored.id, trial, line_collector(mc, names), current.stop_rules, stop.set)
+        parser = line_collector(mc, metric_names(objective))
+        feed = MetricsFeed(store, stored.id, trial, parser, current.stop_rules, stop.set)
         done = threading.Event()
         thread = threading.Thread(
             target=pods.follow,

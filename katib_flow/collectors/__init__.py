@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ..exceptions import CollectorError
 from ..spec import constants as c
-from ..spec.models import MetricsCollectorSpec
+from ..spec.models import MetricsCollectorSpec, ObjectiveSpec
 from .base import Collector, Observation, as_number, utc_now
 from .json_lines import JsonLinesCollector
 from .strategies import MetricSummary, objective_value, summarize
@@ -22,11 +22,17 @@ __all__ = [
     "TextCollector",
     "as_number",
     "line_collector",
+    "metric_names",
     "objective_value",
     "parse_rfc3339",
     "summarize",
     "utc_now",
 ]
+
+
+def metric_names(objective: ObjectiveSpec) -> list[str]:
+    """The metrics a trial reports: the objective metric, then the additional ones."""
+    return [objective.objective_metric_name or "", *(objective.additional_metric_names or [])]
 
 
 def line_collector(spec: MetricsCollectorSpec, metric_names: Sequence[str]) -> Collector | None:

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..collectors import Observation, objective_value, summarize
+from ..collectors import Observation, metric_names, objective_value, summarize
 from ..earlystopping.base import StopRule
 from ..exceptions import StorageError
 from ..history import TrialState
@@ -179,12 +179,11 @@ def finish_trial(
             _insert_observations(session, experiment_id, name, observations, "collector", first_seq)
         objective = spec.objective
         assert objective is not None and objective.objective_metric_name
-        metric_names = [objective.objective_metric_name, *(objective.additional_metric_names or [])]
         stored = [
             Observation(*columns)
             for columns in session.connection().execute(_OBSERVATIONS, {"experiment_id": experiment_id, "name": name})
         ]
-        summaries = summarize(stored, metric_names)
+        summaries = summarize(stored, metric_names(objective))
         strategies = {s.name: s.value for s in objective.metric_strategies or [] if s.name and s.value}
         value = objective_value(summaries, objective.objective_metric_name, strategies)
         row.metrics = [s.to_dict() for s in summaries]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..collectors import TensorFlowEventCollector, line_collector
+from ..collectors import TensorFlowEventCollector, line_collector, metric_names
 from ..collectors.push import EXPERIMENT_ENV, TRIAL_ENV
 from ..engine import (
     EARLY_STOPPED_MESSAGE,
@@ -160,7 +160,7 @@ class LocalRunner:
             local_dir = Path(command.working_dir)
             cwd = local_dir if local_dir.is_dir() else workspace.local(command.working_dir)
             cwd.mkdir(parents=True, exist_ok=True)
-        names = [spec.objective.objective_metric_name or "", *(spec.objective.additional_metric_names or [])]
+        names = metric_names(spec.objective)
         parser = line_collector(mc, names)
         run_object = rendered.run_object
         job_spec: dict[str, Any] = run_object.get("spec", {}) if run_object.get("kind") == c.JOB_KIND else {}
