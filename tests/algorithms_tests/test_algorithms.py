@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from scipy.stats import qmc
 
 from katib_flow.algorithms import create_suggester
 from katib_flow.algorithms.grid import GridSuggester
+from katib_flow.algorithms.optuna_cmaes import population_size
 from katib_flow.algorithms.optuna_tpe import TpeSuggester
 from katib_flow.algorithms.skopt_bayesian import SkoptBayesianSuggester, SubsampledGaussianProcess, _axis
 from katib_flow.history import Proposal, TrialRecord, TrialState
@@ -184,6 +186,42 @@ def test_cmaes_carries_its_optimizer_state_through_the_trials() -> None:
     assert restarted[0].data["optuna_system_attrs"]["cma:generation"] == 0
 
 
+def _generations(history: list[TrialRecord]) -> Counter[int | None]:
+    return Counter(t.data.get("optuna_system_attrs", {}).get("cma:generation") for t in history)
+
+
+def test_cmaes_batches_fill_each_generation_exactly() -> None:
+    # Optuna asks for a generation until popsize of its trials have finished and tells only the
+    # first popsize: batches of 4 with a population of 6 spent 8 trials per generation.
+    space = space_of(param("x", "double", min="-5", max="5"), param("y", "double", min="-5", max="5"))
+    assert population_size(space) == 6
+    history: list[TrialRecord] = []
+    while len(history) < 52:
+        for p in create_suggester("cmaes", space, "minimize", seed=3).suggest(history, 4):
+            x, y = float(p.assignments["x"]), float(p.assignments["y"])
+            history.append(
+                TrialRecord(f"t{len(history)}", p.assignments, TrialState.SUCCEEDED, (x - 1) ** 2 + y**2, (), p.data)
+            )
+    counts = _generations(history)
+    assert counts.pop(None) == 4  # the startup batch, drawn before CMA-ES has a finished trial
+    assert counts == dict.fromkeys(range(8), 6)  # every trial told, none wasted
+
+
+def test_cmaes_counts_running_trials_in_their_generation() -> None:
+    space = space_of(param("x", "double", min="-5", max="5"), param("y", "double", min="-5", max="5"))
+    history = [
+        TrialRecord(f"t{i}", p.assignments, TrialState.SUCCEEDED, float(i), (), p.data)
+        for i, p in enumerate(create_suggester("cmaes", space, "minimize", seed=3).suggest([], 1))
+    ]
+    running = create_suggester("cmaes", space, "minimize", seed=3).suggest(history, 4)
+    history += [
+        TrialRecord(f"r{i}", p.assignments, TrialState.RUNNING, None, (), p.data) for i, p in enumerate(running)
+    ]
+    # Four of generation 0 run; the next slots fill it up to six, then go to generation 1.
+    refill = create_suggester("cmaes", space, "minimize", seed=3).suggest(history, 3)
+    assert [p.data["optuna_system_attrs"]["cma:generation"] for p in refill] == [0, 0, 1]
+
+
 # bayesianoptimization ---------------------------------------------------------------------------
 
 
@@ -202,6 +240,19 @@ def test_bayesian_gp_hyperparameters_travel_with_the_trials() -> None:
     assert "gp_theta" in history[-1].data
     suggester = create_suggester("bayesianoptimization", MIXED, "minimize", seed=4)
     assert isinstance(suggester, SkoptBayesianSuggester)
+
+
+def test_bayesian_fits_its_kernel_on_finished_trials_only() -> None:
+    # Running trials are told with the model's prediction; those believed values must not move
+    # the kernel's hyperparameters (the constant liar's best-value lies did).
+    settings = {"n_initial_points": "6", "acq_optimizer": "sampling"}
+    history = _run("bayesianoptimization", calls=3, batch=3, **settings)
+    running = [record(len(history) + i, p, TrialState.RUNNING) for i, p in enumerate(_run("random", 1, 3))]
+    suggester = create_suggester("bayesianoptimization", MIXED, "minimize", _settings(**settings), seed=4)
+    alone = suggester.suggest(history, 1)[0]
+    with_running = suggester.suggest(history + running, 1)[0]
+    np.testing.assert_allclose(with_running.data["gp_theta"], alone.data["gp_theta"], rtol=1e-6)
+    assert with_running.assignments not in [t.assignments for t in running]
 
 
 def test_bayesian_improves_on_its_initial_points() -> None:
