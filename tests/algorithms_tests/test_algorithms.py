@@ -247,7 +247,8 @@ def test_bayesian_fits_its_kernel_on_finished_trials_only() -> None:
     # the kernel's hyperparameters (the constant liar's best-value lies did).
     settings = {"n_initial_points": "6", "acq_optimizer": "sampling"}
     history = _run("bayesianoptimization", calls=3, batch=3, **settings)
-    running = [record(len(history) + i, p, TrialState.RUNNING) for i, p in enumerate(_run("random", 1, 3))]
+    pending = create_suggester("random", MIXED, "minimize", seed=5).suggest([], 3)
+    running = [record(len(history) + i, p, TrialState.RUNNING) for i, p in enumerate(pending)]
     suggester = create_suggester("bayesianoptimization", MIXED, "minimize", _settings(**settings), seed=4)
     alone = suggester.suggest(history, 1)[0]
     with_running = suggester.suggest(history + running, 1)[0]
