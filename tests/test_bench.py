@@ -48,6 +48,9 @@ def test_quality_script_runs_quick_and_prints_every_table() -> None:
     assert len(regret_rows) == 12  # 6 algorithms (no GP in --quick) at parallelism 1 and 4
     assert "| katib-flow/tpe/p1 vs optuna-tpe-independent (its own library, 2 problems) |" in out
     assert "| katib-flow/tpe/p1 vs katib-flow random (1 synthetic) |" in out
+    (cmaes,) = [line for line in out.split("Parallelism 4")[1].splitlines() if line.startswith("| cmaes |")]
+    assert cmaes.count("|") == 5  # algorithm, duplicates, largest loss, significantly worse problems
+    assert cmaes.startswith("| cmaes | 0 |")  # no duplicate point in any batch
 
 
 def test_compile_scale_script_runs_and_reports_generations() -> None:
