@@ -4,9 +4,13 @@ Every contender returns the objective values in evaluation order (a "trace").
 katib-flow's algorithms run through the path the local runner and the Argo
 steps use: a new suggester per call, built from the stored history
 (``create_suggester(...).suggest(history, n)``), nothing kept between calls.
-With parallelism p each call asks for p trials and all p are evaluated before
-the next call (a synchronous batch; the runner's slots refill one at a time,
-which gives the algorithm more information, not less).
+Two kinds of parallelism: ``pN`` asks for N trials per call and evaluates all
+N before the next call (synchronous batches: the harshest case, as the
+algorithm learns nothing between the points of a batch); ``aN`` is what the
+local runner and the Argo lanes do: N slots, each refilled as soon as its
+trial finishes, with the other N - 1 trials still running (pending) when the
+algorithm is asked. Trial durations are drawn at random (seeded), so trials
+finish out of order.
 """
 
 from __future__ import annotations
@@ -56,14 +60,16 @@ class Trace:
     duplicates: int = 0  # points proposed twice within one batch
 
 
-def contender_names(parallelism: tuple[int, ...] = (1, 4)) -> list[str]:
-    return [f"katib-flow/{a}/p{p}" for p in parallelism for a in KATIB_ALGORITHMS] + list(REFERENCES)
+def contender_names(parallelism: tuple[str, ...] = ("p1", "p4", "a4")) -> list[str]:
+    return [f"katib-flow/{a}/{p}" for p in parallelism for a in KATIB_ALGORITHMS] + list(REFERENCES)
 
 
 def run(contender: str, problem: Problem, seed: int) -> Trace:
     if contender.startswith("katib-flow/"):
-        _, name, p = contender.split("/")
-        return run_katib(name, problem, seed, int(p[1:]))
+        _, name, mode = contender.split("/")
+        if mode.startswith("a"):
+            return run_katib_slots(name, problem, seed, int(mode[1:]))
+        return run_katib(name, problem, seed, int(mode[1:]))
     return _REFERENCE[contender](problem, seed)
 
 
@@ -118,6 +124,43 @@ def run_katib(name: str, problem: Problem, seed: int, parallel: int) -> Trace:
                     )
                 )
     return Trace([t.objective for t in history if t.objective is not None], duplicates)
+
+
+def run_katib_slots(name: str, problem: Problem, seed: int, slots: int) -> Trace:
+    """``slots`` trials at a time, each slot refilled when its trial finishes, as the runner does."""
+    params = grid_params(problem.params, problem.budget) if name == "grid" else problem.params
+    space = _space(params)
+    settings = algorithm(name, random_state=seed).to_spec().algorithm_settings
+    durations = np.random.default_rng(seed + 10_000)
+    history: list[TrialRecord] = []
+    running: dict[int, tuple[float, float]] = {}  # index in history -> (finish time, objective value)
+    values: list[float] = []
+    duplicates, now = 0, 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        while len(values) < problem.budget:
+            wanted = min(slots - len(running), problem.budget - len(history))
+            if wanted > 0:
+                proposals = create_suggester(name, space, "minimize", settings, seed=seed).suggest(history, wanted)
+                pending = {tuple(sorted(history[i].assignments.items())) for i in running}
+                keys = [tuple(sorted(p.assignments.items())) for p in proposals]
+                duplicates += len(keys) - len(set(keys)) + sum(k in pending for k in keys)
+                for proposal in proposals:
+                    point = {n: decode(params[n], v) for n, v in proposal.assignments.items()}
+                    running[len(history)] = (now + float(durations.uniform(0.5, 1.5)), problem.evaluate(point))
+                    history.append(
+                        TrialRecord(
+                            f"t{len(history)}", proposal.assignments, TrialState.RUNNING, None, (), proposal.data
+                        )
+                    )
+            if not running:
+                break  # grid exhausted
+            done = min(running, key=lambda i: running[i][0])
+            now, value = running.pop(done)
+            t = history[done]
+            history[done] = TrialRecord(t.name, t.assignments, TrialState.SUCCEEDED, value, (), t.data)
+            values.append(value)
+    return Trace(values, duplicates)
 
 
 # ---- reference libraries, used directly in-process ----------------------------------------------
