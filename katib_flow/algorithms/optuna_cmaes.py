@@ -14,6 +14,7 @@ from ..history import Proposal, TrialRecord
 from ..space import SearchSpace
 from ._optuna import ask_proposals, distributions, quiet_optuna, rebuild_study
 from .base import Suggester
+from .cmaes_restarts import current_restart
 from .settings import CmaesSettings
 
 __all__ = ["CmaesSuggester", "population_size"]
@@ -46,8 +47,11 @@ class CmaesSuggester(Suggester[CmaesSettings]):
     generation costs 8 or 9 trials. Here a generation takes at most
     ``popsize`` trials (finished or running); a trial asked beyond that is
     drawn from the current distribution and counted in the next generation,
-    so no trial is wasted and a parallel run makes as many updates as a
-    sequential one.
+    so with fewer trials in parallel than the population no trial is wasted
+    and a parallel run makes as many updates as a sequential one.
+
+    ``restart_strategy`` ``ipop`` and ``bipop`` restart CMA-ES once it has
+    converged (:mod:`.cmaes_restarts`).
     """
 
     settings_class = CmaesSettings
@@ -55,17 +59,19 @@ class CmaesSuggester(Suggester[CmaesSettings]):
     def suggest(self, history: Sequence[TrialRecord], n: int) -> list[Proposal]:
         s = self.settings
         seed = self.call_seed(history)
-        popsize = population_size(self.space)
+        restart = current_restart(history, self.space, s.restart_strategy, population_size(self.space), self.seed)
         with quiet_optuna():
             sampler = optuna.samplers.CmaEsSampler(
+                x0=restart.x0,
                 sigma0=s.sigma,
-                restart_strategy=None if s.restart_strategy == "none" else s.restart_strategy,
                 n_startup_trials=1,
                 independent_sampler=optuna.samplers.RandomSampler(seed=seed),
                 warn_independent_sampling=False,
-                popsize=popsize,
+                popsize=restart.popsize,
                 seed=seed,
             )
+            # Each restart keeps its own generations and optimizer (Optuna's own naming, before 4.4).
+            sampler._attr_prefix = restart.prefix
             key = sampler._attr_key_generation
 
             def fill_generations(study: optuna.Study, trial: optuna.Trial) -> None:
@@ -77,9 +83,10 @@ class CmaesSuggester(Suggester[CmaesSettings]):
                     for t in study._get_trials(deepcopy=False, states=(OptunaState.COMPLETE, OptunaState.RUNNING))
                     if t.number != trial.number
                 )
-                while counts[generation] >= popsize:
-                    generation += 1
-                study._storage.set_trial_system_attr(trial._trial_id, key, generation)
+                # One generation ahead at most: a point drawn from generation g's distribution may
+                # stand in for one of g + 1, not of later ones (beyond that Optuna's waste remains).
+                if counts[generation] >= restart.popsize:
+                    study._storage.set_trial_system_attr(trial._trial_id, key, generation + 1)
 
             study = rebuild_study(self.space, self.minimize, sampler, history)
             return ask_proposals(
