@@ -233,6 +233,10 @@ def test_bayesian_dimensions_honour_distributions() -> None:
     assert dropout is not None and (dropout.dimension.low, dropout.dimension.high) == (0, 10)  # the step index
     assert units is not None and units.dimension.prior == "uniform"
     assert _axis(space_of(param("one", "int", min="3", max="3"))["one"]) is None
+    # Discrete numbers are ordered (by value, not by their order in the list), not one-hot.
+    batch = _axis(space_of(param("batch", "discrete", list=["64", "8", "512", "16"]))["batch"])
+    assert batch is not None and (batch.dimension.low, batch.dimension.high) == (0, 3)
+    assert [batch.decode(k) for k in range(4)] == ["8", "16", "64", "512"] and batch.encode("64") == 2
 
 
 def test_bayesian_gp_hyperparameters_travel_with_the_trials() -> None:
