@@ -254,6 +254,7 @@ def _targets(
         (f"{algo}, 4 slots refilled as trials finish", f"katib-flow/{algo}/p1", f"katib-flow/{algo}/a4")
         for algo in KATIB_ALGORITHMS
     ]
+    pairs.append(("optuna-cmaes, 4 slots refilled (reference)", "optuna-cmaes", "optuna-cmaes-slots4"))
     for algo, p1, p4 in pairs:
         if p1 not in contenders or p4 not in contenders:
             continue

@@ -40,6 +40,7 @@ REFERENCES = (
     "optuna-tpe-independent",
     "optuna-cmaes",
     "optuna-cmaes-batch4",  # CMA-ES asked 4 at a time: what batching costs Optuna's own sampler
+    "optuna-cmaes-slots4",  # 4 running at once, refilled as they finish: the same for the runner's way
     "hyperopt-tpe",
     "skopt-gp_minimize",
     "random-uniform",
@@ -170,8 +171,9 @@ def _is_log(p: SearchParameter) -> bool:
     return p.distribution == c.DIST_LOG_UNIFORM
 
 
-def _optuna(make_sampler: Callable[[int], Any], batch: int = 1) -> Callable[[Problem, int], Trace]:
-    """Optuna's ask-and-tell; with ``batch``, that many trials are asked before any is told."""
+def _optuna(make_sampler: Callable[[int], Any], batch: int = 1, slots: int = 0) -> Callable[[Problem, int], Trace]:
+    """Optuna's ask-and-tell; with ``batch``, that many trials are asked before any is told; with
+    ``slots``, that many run at once, each replaced when it finishes (durations as in ``aN``)."""
 
     def run_optuna(problem: Problem, seed: int) -> Trace:
         import optuna
@@ -188,12 +190,28 @@ def _optuna(make_sampler: Callable[[int], Any], batch: int = 1) -> Callable[[Pro
                 dists[n] = CategoricalDistribution(list(p.values or ()))
         study = optuna.create_study(sampler=make_sampler(seed))
         values: list[float] = []
+
+        def evaluate(trial: Any) -> float:
+            return problem.evaluate({n: decode(problem.params[n], str(v)) for n, v in trial.params.items()})
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            durations = np.random.default_rng(seed + 10_000)
+            running: list[tuple[float, Any, float]] = []  # (finish time, trial, value)
+            now, asked = 0.0, 0
+            while slots and len(values) < problem.budget:
+                while len(running) < slots and asked < problem.budget:
+                    trial = study.ask(dists)
+                    asked += 1
+                    running.append((now + float(durations.uniform(0.5, 1.5)), trial, evaluate(trial)))
+                now, trial, value = min(running, key=lambda r: r[0])
+                running = [r for r in running if r[1] is not trial]
+                study.tell(trial, value)
+                values.append(value)
             while len(values) < problem.budget:
                 trials = [study.ask(dists) for _ in range(min(batch, problem.budget - len(values)))]
                 for trial in trials:
-                    value = problem.evaluate({n: decode(problem.params[n], str(v)) for n, v in trial.params.items()})
+                    value = evaluate(trial)
                     study.tell(trial, value)
                     values.append(value)
         return Trace(values)
@@ -305,6 +323,7 @@ _REFERENCE: dict[str, Callable[[Problem, int], Trace]] = {
     "optuna-tpe-independent": _optuna(_independent_tpe),
     "optuna-cmaes": _optuna(_cmaes),
     "optuna-cmaes-batch4": _optuna(_cmaes, batch=4),
+    "optuna-cmaes-slots4": _optuna(_cmaes, slots=4),
     "hyperopt-tpe": _hyperopt,
     "skopt-gp_minimize": _skopt,
     "random-uniform": _uniform,
