@@ -6,11 +6,11 @@ population twice as large each time, ``bipop`` alternating such large
 populations with small random ones (between the default and the latest large
 one), a small one whenever fewer trials went to small than to large runs, the
 first run counting as small (Hansen 2009, "Benchmarking a BI-population CMA-ES
-on the BBOB-2009 function testbed", as Optuna <= 4.2 and goptuna implement it).
+on the BBOB-2009 function testbed", as Optuna <= 4.2 implemented it).
 Optuna 5 no longer restarts, so it is done here: each restart keeps
-its own generations and optimizer under Optuna's attribute prefix
+its own generations and optimizer under the attribute prefix
 ``cma:restart_<k>:`` (restart 0 keeps ``cma:``), and everything about restart
-k (population, step size, start point) is a function of the experiment's seed
+k (population, start point) is a function of the experiment's seed
 and of the trials of the earlier restarts, so every call agrees on it.
 """
 

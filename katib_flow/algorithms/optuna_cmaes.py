@@ -70,7 +70,7 @@ class CmaesSuggester(Suggester[CmaesSettings]):
                 popsize=restart.popsize,
                 seed=seed,
             )
-            # Each restart keeps its own generations and optimizer (Optuna's own naming, before 4.4).
+            # Each restart keeps its own generations and optimizer under its own attribute prefix.
             sampler._attr_prefix = restart.prefix
             key = sampler._attr_key_generation
 
