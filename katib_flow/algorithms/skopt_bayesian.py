@@ -342,7 +342,7 @@ class SkoptBayesianSuggester(Suggester[BayesianOptimizationSettings]):
             # A model is due once the running trials are told: fit it on the finished ones first.
             model = clone(optimizer.base_estimator_).fit(optimizer.space.transform(X), y)
             _keep_hyperparameters(optimizer, model, data)
-        optimizer.tell(pending, [_believed(optimizer, [model] if model else [], x, y) for x in pending])
+        optimizer.tell(pending, [_believed(optimizer, [] if model is None else [model], x, y) for x in pending])
 
     def _optimizer(self, dimensions: list[Dimension], seed: int, theta: list[float] | None, size: int) -> Optimizer:
         s = self.settings
