@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
@@ -178,13 +178,11 @@ def ask_proposals(
     history: Sequence[TrialRecord],
     n: int,
     rng: np.random.Generator,
-    after_ask: Callable[[optuna.Study, optuna.Trial], None] | None = None,
 ) -> list[Proposal]:
     """Ask ``n`` points; asked trials stay RUNNING so each later ask treats them as pending.
 
     On a finite space a point already tried or already in the batch is asked
-    again a few times, then replaced by a random free point. ``after_ask`` may
-    amend an asked trial's system attributes before they are stored with it.
+    again a few times, then replaced by a random free point.
     """
     dists = distributions(space)
     finite = finite_size(space) is not None
@@ -193,8 +191,6 @@ def ask_proposals(
     retries = 0
     while len(proposals) < n:
         trial = study.ask(dists)
-        if after_ask is not None:
-            after_ask(study, trial)
         assignments = _from_optuna(space, trial.params)
         key = point_key(space, assignments)
         if finite and key in taken:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 
 import optuna
 from optuna.distributions import CategoricalDistribution
-from optuna.trial import TrialState as OptunaState
 
 from ..history import Proposal, TrialRecord
 from ..space import SearchSpace
 from ._optuna import ask_proposals, distributions, quiet_optuna, rebuild_study
 from .base import Suggester
+from .cmaes_generations import GenerationFillingCmaEsSampler
 from .cmaes_restarts import current_restart
 from .settings import CmaesSettings
 
@@ -41,14 +40,11 @@ class CmaesSuggester(Suggester[CmaesSettings]):
     with each trial and restored, so the search continues generation after
     generation across processes.
 
-    With trials in parallel, Optuna keeps asking for the current generation
-    until ``popsize`` of its trials have *finished*, and then tells CMA-ES only
-    the first ``popsize``: with 4 in parallel and a population of 6, every
-    generation costs 8 or 9 trials. Here a generation takes at most
-    ``popsize`` trials (finished or running); a trial asked beyond that is
-    drawn from the current distribution and counted in the next generation,
-    so with fewer trials in parallel than the population no trial is wasted
-    and a parallel run makes as many updates as a sequential one.
+    With trials in parallel, a generation takes exactly ``popsize`` trials,
+    finished or running, and a trial asked beyond that is drawn from a
+    provisional update (:mod:`.cmaes_generations`): with fewer trials in
+    parallel than the population no trial is wasted and a parallel run makes
+    as many updates as a sequential one.
 
     ``restart_strategy`` ``ipop`` and ``bipop`` restart CMA-ES once it has
     converged (:mod:`.cmaes_restarts`).
@@ -61,7 +57,7 @@ class CmaesSuggester(Suggester[CmaesSettings]):
         seed = self.call_seed(history)
         restart = current_restart(history, self.space, s.restart_strategy, population_size(self.space), self.seed)
         with quiet_optuna():
-            sampler = optuna.samplers.CmaEsSampler(
+            sampler = GenerationFillingCmaEsSampler(
                 x0=restart.x0,
                 sigma0=s.sigma,
                 n_startup_trials=1,
@@ -72,23 +68,5 @@ class CmaesSuggester(Suggester[CmaesSettings]):
             )
             # Each restart keeps its own generations and optimizer under its own attribute prefix.
             sampler._attr_prefix = restart.prefix
-            key = sampler._attr_key_generation
-
-            def fill_generations(study: optuna.Study, trial: optuna.Trial) -> None:
-                generation = study._storage.get_trial_system_attrs(trial._trial_id).get(key)
-                if generation is None:
-                    return  # drawn by the independent sampler (startup trials)
-                counts = Counter(
-                    t.system_attrs.get(key)
-                    for t in study._get_trials(deepcopy=False, states=(OptunaState.COMPLETE, OptunaState.RUNNING))
-                    if t.number != trial.number
-                )
-                # One generation ahead at most: a point drawn from generation g's distribution may
-                # stand in for one of g + 1, not of later ones (beyond that Optuna's waste remains).
-                if counts[generation] >= restart.popsize:
-                    study._storage.set_trial_system_attr(trial._trial_id, key, generation + 1)
-
             study = rebuild_study(self.space, self.minimize, sampler, history)
-            return ask_proposals(
-                study, self.space, history, n, self.call_rng(history, "duplicates"), after_ask=fill_generations
-            )
+            return ask_proposals(study, self.space, history, n, self.call_rng(history, "duplicates"))

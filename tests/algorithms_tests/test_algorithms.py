@@ -222,6 +222,28 @@ def test_cmaes_counts_running_trials_in_their_generation() -> None:
     assert [p.data["optuna_system_attrs"]["cma:generation"] for p in refill] == [0, 0, 1]
 
 
+def test_cmaes_draws_past_a_full_generation_from_its_provisional_update() -> None:
+    # Generation 0 (population 6) is full: three good finished trials at x = -2, a bad one and two
+    # running at x = 2. The next trials belong to generation 1 and must come from where CMA-ES will
+    # stand once it is told generation 0 (the mean moves to x = -2 on the finished values alone),
+    # not from generation 0's distribution around x = 0, and the running trials must not pull the
+    # mean back (with a median lie one of them would rank among the best three).
+    space = space_of(param("x", "double", min="-5", max="5"), param("y", "double", min="-5", max="5"))
+    assert population_size(space) == 6
+
+    def trial(name: str, x: float, y: float, value: float | None) -> TrialRecord:
+        data = {"optuna_system_attrs": {"cma:generation": 0}}
+        state = TrialState.RUNNING if value is None else TrialState.SUCCEEDED
+        return TrialRecord(name, {"x": str(x), "y": str(y)}, state, value, (), data)
+
+    history = [TrialRecord("start", {"x": "0.0", "y": "0.0"}, TrialState.SUCCEEDED, 5.0)]
+    history += [trial("a", -2, 0, 1.0), trial("b", -2, 1, 2.0), trial("c", -2, -1, 3.0), trial("d", 2, 0, 10.0)]
+    history += [trial("r1", 2, 1, None), trial("r2", 2, -1, None)]
+    overflow = create_suggester("cmaes", space, "minimize", seed=5).suggest(history, 30)
+    assert {p.data["optuna_system_attrs"]["cma:generation"] for p in overflow} == {1}
+    assert statistics.mean(float(p.assignments["x"]) for p in overflow) < -1.5
+
+
 # bayesianoptimization ---------------------------------------------------------------------------
 
 
