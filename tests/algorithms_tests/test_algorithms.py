@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import statistics
 from collections import Counter
 
@@ -220,6 +221,31 @@ def test_cmaes_counts_running_trials_in_their_generation() -> None:
     # Four of generation 0 run; the next slots fill it up to six, then go to generation 1.
     refill = create_suggester("cmaes", space, "minimize", seed=3).suggest(history, 3)
     assert [p.data["optuna_system_attrs"]["cma:generation"] for p in refill] == [0, 0, 1]
+
+
+def test_cmaes_catches_up_when_the_newest_stored_state_is_generations_behind() -> None:
+    # The trial holding a generation's optimizer may still be running when that generation has
+    # finished (more slots than the population): then every finished generation since the newest
+    # stored state must be told, not only one (Optuna tells one and asks for a finished generation).
+    space = space_of(param("x", "double", min="-5", max="5"), param("y", "double", min="-5", max="5"))
+    history: list[TrialRecord] = []
+    for n in (1, 6, 6, 6):
+        for p in create_suggester("cmaes", space, "minimize", seed=2).suggest(history, n):
+            x, y = float(p.assignments["x"]), float(p.assignments["y"])
+            history.append(
+                TrialRecord(f"t{len(history)}", p.assignments, TrialState.SUCCEEDED, x * x + y * y, (), p.data)
+            )
+    assert _generations(history) == {None: 1, 0: 6, 1: 6, 2: 6}
+    stripped = [
+        TrialRecord(t.name, t.assignments, t.state, t.objective, (), {"optuna_system_attrs": without})
+        for t in history
+        for attrs in [t.data.get("optuna_system_attrs", {})]
+        for without in [{k: v for k, v in attrs.items() if attrs.get("cma:generation") != 2 or "optimizer" not in k}]
+    ]
+    attrs = create_suggester("cmaes", space, "minimize", seed=2).suggest(stripped, 1)[0].data["optuna_system_attrs"]
+    assert attrs["cma:generation"] == 3
+    parts = [attrs[f"cma:optimizer:{i}"] for i in range(sum(k.startswith("cma:optimizer:") for k in attrs))]
+    assert pickle.loads(bytes.fromhex("".join(parts))).generation == 3  # the caught-up state is stored
 
 
 def test_cmaes_draws_past_a_full_generation_from_its_provisional_update() -> None:
