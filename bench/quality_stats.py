@@ -45,6 +45,15 @@ def less_p(a: Sequence[float], b: Sequence[float]) -> float:
     return float(mannwhitneyu(a, b, alternative="less").pvalue)
 
 
+def worse_by_more_than_p(base: Sequence[float], other: Sequence[float], margin: float) -> float:
+    """One-sided Mann-Whitney p-value for "``other`` is worse (larger) than ``base`` by more than ``margin``".
+
+    The test of ``base`` shifted by ``margin`` against ``other``: under a shift model, rejecting it
+    says the loss exceeds ``margin``; not rejecting it does not show that the loss is smaller.
+    """
+    return less_p([v + margin for v in base], other)
+
+
 def average_ranks(medians: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
     """Average over problems of each contender's rank by median (1 = best; ties share the mean rank).
 

@@ -51,7 +51,7 @@ def test_quality_script_runs_quick_and_prints_every_table() -> None:
     parallel = out.split("Parallelism 4")[1].splitlines()
     for label in ("cmaes, batches of 4", "cmaes, 4 slots refilled as trials finish"):
         (row,) = [line for line in parallel if line.startswith(f"| {label} |")]
-        assert row.count("|") == 5  # algorithm, duplicates, largest loss, significantly worse problems
+        assert row.count("|") == 7  # algorithm, duplicates, largest loss, worse, worse by > 0.3, seed noise
         assert row.startswith(f"| {label} | 0 |")  # no point proposed twice at once
 
 

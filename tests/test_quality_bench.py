@@ -13,7 +13,7 @@ sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from quality_contenders import grid_params, run
 from quality_problems import Problem, all_problems, mixed_problem, synthetic_problems
-from quality_stats import average_ranks, holm, less_p, log_regret, score
+from quality_stats import average_ranks, holm, less_p, log_regret, score, worse_by_more_than_p
 
 # Known minimisers of the synthetic functions (from the literature) and of the mixed problem.
 ARGMIN = {
@@ -78,6 +78,13 @@ def test_one_sided_mann_whitney_direction() -> None:
     assert less_p(low, high) < 0.01
     assert less_p(high, low) > 0.99
     assert less_p([1.0] * 5, [1.0] * 5) == 1.0
+
+
+def test_worse_by_more_than_a_margin() -> None:
+    base = [0.1 * i for i in range(20)]
+    assert worse_by_more_than_p(base, [v + 1.0 for v in base], 0.3) < 0.01  # a loss of 1 exceeds 0.3
+    assert worse_by_more_than_p(base, [v + 0.2 for v in base], 0.3) > 0.5  # a loss of 0.2 does not
+    assert less_p(base, [v + 0.2 for v in base]) < worse_by_more_than_p(base, [v + 0.2 for v in base], 0.3)
 
 
 def test_ranks_regret_and_score() -> None:
