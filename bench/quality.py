@@ -33,7 +33,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from quality_contenders import KATIB_ALGORITHMS, OWN_LIBRARY, contender_names, run
 from quality_problems import SYNTHETIC, Problem, all_problems
-from quality_stats import average_ranks, best_so_far, holm, less_p, log_regret, median, score, worse_by_more_than_p
+from quality_stats import (
+    average_ranks,
+    best_so_far,
+    holm,
+    largest_loss_noise,
+    less_p,
+    log_regret,
+    median,
+    score,
+    worse_by_more_than_p,
+)
 
 DEFAULT_RESULTS = Path(__file__).resolve().parent / "quality-runs.jsonl"
 CHECKPOINTS = (25, 50, 100)
@@ -247,24 +257,24 @@ def _targets(
     yield f"every run), the largest loss in median log10 regret (decades) over the problems with >= {MIN_SEEDS} seeds,"
     yield "the problems where parallelism 4 is significantly worse, and those where it is significantly worse by"
     yield f"more than {TOLERANCE} decades (one-sided Mann-Whitney against parallelism 1's regrets plus {TOLERANCE},"
-    yield "Holm-corrected over those problems, family-wise alpha 0.05). Seed noise: the largest difference of median"
-    yield "regret between the same algorithm run twice, katib-flow's at parallelism 1 and its own library, over the"
-    yield "same problems (how far apart two medians of one algorithm fall at this number of seeds)."
+    yield "Holm-corrected over those problems, family-wise alpha 0.05). Seed noise: the largest loss parallelism 1"
+    yield "shows against itself over the same problems and numbers of seeds, exceeded one time in twenty (bootstrap"
+    yield "from its own runs); a largest loss below it is what re-running with other seeds gives."
     yield ""
     yield (
         "| algorithm | duplicate points | largest loss, decades (problem) | significantly worse at 4 "
-        f"| worse by > {TOLERANCE} | seed noise, decades (problem) |"
+        f"| worse by > {TOLERANCE} | seed noise, decades |"
     )
-    yield "| --- | ---: | --- | --- | --- | --- |"
-    pairs = [(f"{a}, batches of 4", a, f"katib-flow/{a}/p1", f"katib-flow/{a}/p4") for a in KATIB_ALGORITHMS]
-    pairs.append(("optuna-cmaes, asked 4 at a time (reference)", "cmaes", "optuna-cmaes", "optuna-cmaes-batch4"))
+    yield "| --- | ---: | --- | --- | --- | ---: |"
+    pairs = [(f"{a}, batches of 4", f"katib-flow/{a}/p1", f"katib-flow/{a}/p4") for a in KATIB_ALGORITHMS]
+    pairs.append(("optuna-cmaes, asked 4 at a time (reference)", "optuna-cmaes", "optuna-cmaes-batch4"))
     pairs += [
-        (f"{a}, 4 slots refilled as trials finish", a, f"katib-flow/{a}/p1", f"katib-flow/{a}/a4")
+        (f"{a}, 4 slots refilled as trials finish", f"katib-flow/{a}/p1", f"katib-flow/{a}/a4")
         for a in KATIB_ALGORITHMS
     ]
-    pairs.append(("optuna-cmaes, 4 slots refilled (reference)", "cmaes", "optuna-cmaes", "optuna-cmaes-slots4"))
+    pairs.append(("optuna-cmaes, 4 slots refilled (reference)", "optuna-cmaes", "optuna-cmaes-slots4"))
     by_seed = samples[final]
-    for label, algo, p1, p4 in pairs:
+    for label, p1, p4 in pairs:
         if p1 not in contenders or p4 not in contenders:
             continue
         dups = sum(r.duplicates for r in runs.values() if r.contender == p4)
@@ -275,20 +285,10 @@ def _targets(
         worst = max(losses.items(), key=lambda kv: kv[1], default=("-", math.nan))
         worse = holm({name: less_p(by_seed[name][p1], by_seed[name][p4]) for name in losses})
         beyond = holm({name: worse_by_more_than_p(by_seed[name][p1], by_seed[name][p4], TOLERANCE) for name in losses})
-        noise = ("-", math.nan)
-        reference = OWN_LIBRARY.get(algo)
-        if reference is not None and reference in contenders:
-            own = f"katib-flow/{algo}/p1"
-            gaps = {
-                p.name: abs(regret[final][p.name][own] - regret[final][p.name][reference])
-                for p in tested(compared, own, reference)
-            }
-            noise = max(gaps.items(), key=lambda kv: kv[1], default=noise)
+        noise = largest_loss_noise([(by_seed[n][p1], len(by_seed[n][p1]), len(by_seed[n][p4])) for n in losses])
         yield (
             f"| {label} | {dups} | {_fmt(worst[1])} ({worst[0]}) | {_significant(worse)} | {_significant(beyond)} "
-            f"| {_fmt(noise[1])} ({noise[0]}) |"
-            if not math.isnan(noise[1])
-            else "| - |"
+            f"| {_fmt(noise)} |"
         )
     yield ""
 

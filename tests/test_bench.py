@@ -49,10 +49,14 @@ def test_quality_script_runs_quick_and_prints_every_table() -> None:
     assert "| katib-flow/tpe/p1 vs optuna-tpe-independent (its own library, 2 problems) |" in out
     assert "| katib-flow/tpe/p1 vs katib-flow random (1 synthetic) |" in out
     parallel = out.split("Parallelism 4")[1].splitlines()
-    for label in ("cmaes, batches of 4", "cmaes, 4 slots refilled as trials finish"):
-        (row,) = [line for line in parallel if line.startswith(f"| {label} |")]
-        assert row.count("|") == 7  # algorithm, duplicates, largest loss, worse, worse by > 0.3, seed noise
-        assert row.startswith(f"| {label} | 0 |")  # no point proposed twice at once
+    for algorithm in ("random", "grid", "sobol", "tpe", "multivariate-tpe", "cmaes"):
+        for label in (f"{algorithm}, batches of 4", f"{algorithm}, 4 slots refilled as trials finish"):
+            (row,) = [line for line in parallel if line.startswith(f"| {label} |")]
+            cells = [cell.strip() for cell in row.split("|")[1:-1]]
+            # algorithm, duplicates, largest loss, worse, worse by > 0.3, seed noise at the largest loss
+            assert len(cells) == 6
+            assert cells[1] == "0"  # no point proposed twice at once
+            assert float(cells[5]) >= 0
 
 
 def test_compile_scale_script_runs_and_reports_generations() -> None:

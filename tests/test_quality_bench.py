@@ -13,7 +13,7 @@ sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from quality_contenders import grid_params, run
 from quality_problems import Problem, all_problems, mixed_problem, synthetic_problems
-from quality_stats import average_ranks, holm, less_p, log_regret, score, worse_by_more_than_p
+from quality_stats import average_ranks, holm, largest_loss_noise, less_p, log_regret, score, worse_by_more_than_p
 
 # Known minimisers of the synthetic functions (from the literature) and of the mixed problem.
 ARGMIN = {
@@ -85,6 +85,17 @@ def test_worse_by_more_than_a_margin() -> None:
     assert worse_by_more_than_p(base, [v + 1.0 for v in base], 0.3) < 0.01  # a loss of 1 exceeds 0.3
     assert worse_by_more_than_p(base, [v + 0.2 for v in base], 0.3) > 0.5  # a loss of 0.2 does not
     assert less_p(base, [v + 0.2 for v in base]) < worse_by_more_than_p(base, [v + 0.2 for v in base], 0.3)
+
+
+def test_largest_loss_noise_is_what_an_algorithm_loses_against_itself() -> None:
+    assert largest_loss_noise([([1.0] * 20, 20, 20)]) == 0  # every run alike: two medians never differ
+    bimodal = [-3.0] * 10 + [-1.0] * 10  # Hartmann6-like: global or local basin, half and half
+    assert largest_loss_noise([(bimodal, 20, 20)]) == pytest.approx(2.0)  # which basin holds the median is chance
+    spread = [0.1 * i for i in range(20)]
+    one = largest_loss_noise([(spread, 20, 20)])
+    assert 0.1 < one < largest_loss_noise([(spread, 5, 5)]) < 2.0  # fewer seeds, more noise
+    assert one < largest_loss_noise([(spread, 20, 20)] * 20)  # the largest of 20 losses exceeds a typical one
+    assert math.isnan(largest_loss_noise([([1.0], 20, 20)]))
 
 
 def test_ranks_regret_and_score() -> None:
