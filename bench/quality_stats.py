@@ -55,6 +55,15 @@ def worse_by_more_than_p(base: Sequence[float], other: Sequence[float], margin: 
     return less_p([v + margin for v in base], other)
 
 
+def within_margin_p(base: Sequence[float], other: Sequence[float], margin: float) -> float:
+    """One-sided Mann-Whitney p-value for "``other`` is worse than ``base`` by less than ``margin``".
+
+    The non-inferiority test: rejecting "``other`` >= ``base`` + ``margin``" shows the loss is below
+    ``margin``, which ``worse_by_more_than_p`` failing to reject does not.
+    """
+    return less_p(other, [v + margin for v in base])
+
+
 def largest_loss_noise(
     problems: Sequence[tuple[Sequence[float], int, int]], quantile: float = 0.95, resamples: int = 2000
 ) -> float:

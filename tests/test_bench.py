@@ -53,10 +53,11 @@ def test_quality_script_runs_quick_and_prints_every_table() -> None:
         for label in (f"{algorithm}, batches of 4", f"{algorithm}, 4 slots refilled as trials finish"):
             (row,) = [line for line in parallel if line.startswith(f"| {label} |")]
             cells = [cell.strip() for cell in row.split("|")[1:-1]]
-            # algorithm, duplicates, largest loss, worse, worse by > 0.3, seed noise at the largest loss
-            assert len(cells) == 6
+            # algorithm, duplicates, largest loss, worse, worse by > 0.3, shown within 0.3, seed noise
+            assert len(cells) == 7
             assert cells[1] == "0"  # no point proposed twice at once
-            assert float(cells[5]) >= 0
+            assert cells[5].endswith(" of 2")  # 2 problems in --quick
+            assert float(cells[6]) >= 0
 
 
 def test_compile_scale_script_runs_and_reports_generations() -> None:

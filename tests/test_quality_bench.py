@@ -13,7 +13,16 @@ sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from quality_contenders import grid_params, run
 from quality_problems import Problem, all_problems, mixed_problem, synthetic_problems
-from quality_stats import average_ranks, holm, largest_loss_noise, less_p, log_regret, score, worse_by_more_than_p
+from quality_stats import (
+    average_ranks,
+    holm,
+    largest_loss_noise,
+    less_p,
+    log_regret,
+    score,
+    within_margin_p,
+    worse_by_more_than_p,
+)
 
 # Known minimisers of the synthetic functions (from the literature) and of the mixed problem.
 ARGMIN = {
@@ -85,6 +94,13 @@ def test_worse_by_more_than_a_margin() -> None:
     assert worse_by_more_than_p(base, [v + 1.0 for v in base], 0.3) < 0.01  # a loss of 1 exceeds 0.3
     assert worse_by_more_than_p(base, [v + 0.2 for v in base], 0.3) > 0.5  # a loss of 0.2 does not
     assert less_p(base, [v + 0.2 for v in base]) < worse_by_more_than_p(base, [v + 0.2 for v in base], 0.3)
+
+
+def test_within_a_margin_needs_evidence_of_a_small_loss() -> None:
+    base = [0.1 * i for i in range(20)]
+    assert within_margin_p(base, base, 1.0) < 0.01  # identical runs are shown within a wide margin
+    assert within_margin_p(base, base, 0.1) > 0.05  # but not within one narrower than their spread allows
+    assert within_margin_p(base, [v + 1.0 for v in base], 0.3) > 0.99  # a loss of 1 is not within 0.3
 
 
 def test_largest_loss_noise_is_what_an_algorithm_loses_against_itself() -> None:
