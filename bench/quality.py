@@ -20,6 +20,7 @@ import fnmatch
 import json
 import math
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -137,7 +138,10 @@ def _by_problem(
 
 
 def _fmt(x: float, digits: int = 2) -> str:
-    return "-" if math.isnan(x) else f"{x:.{digits}f}"
+    if math.isnan(x):
+        return "-"
+    text = f"{x:.{digits}f}"
+    return text.lstrip("-") if float(text) == 0 else text  # no "-0" for a value that rounds to zero
 
 
 def report(problems: list[Problem], contenders: list[str], runs: dict[tuple[str, str, int, int], Run]) -> Iterator[str]:
@@ -199,18 +203,24 @@ def _sklearn_table(
     yield ""
     yield "Score: 0 = random search's median result (katib-flow random, p1), 100 = the best error any run reached."
     yield ""
-    yield "| contender | " + " | ".join(f"{p.name} error | score" for p in problems) + " |"
-    yield "| --- |" + " ---: | ---: |" * len(problems)
+    yield "| contender | seeds | " + " | ".join(f"{p.name} error | score" for p in problems) + " | mean score |"
+    yield "| --- | ---: |" + " ---: | ---: |" * len(problems) + " ---: |"
     cells: dict[str, list[str]] = {c: [] for c in contenders}
+    scores: dict[str, list[float]] = {c: [] for c in contenders}
+    seeds: dict[str, list[int]] = {c: [] for c in contenders}
     for p in problems:
         per = _by_problem(runs, p, contenders, p.budget)
         best_ever = min((min(v) for v in per.values() if v), default=math.nan)
         random_median = median(per.get("katib-flow/random/p1", []))
         for c in contenders:
             m = median(per.get(c, []))
-            cells[c] += [_fmt(m, 4), _fmt(score(m, random_median, best_ever), 0) if not math.isnan(m) else "-"]
+            seeds[c].append(len(per.get(c, [])))
+            scores[c].append(score(m, random_median, best_ever) if not math.isnan(m) else math.nan)
+            cells[c] += [_fmt(m, 4), _fmt(scores[c][-1], 0)]
     for c in contenders:
-        yield f"| {c} | " + " | ".join(cells[c]) + " |"
+        if any(seeds[c]):  # contenders never run on these tasks (parallel modes) get no row
+            mean = statistics.fmean(scores[c]) if not any(math.isnan(v) for v in scores[c]) else math.nan
+            yield f"| {c} | {min(seeds[c])} | " + " | ".join(cells[c]) + f" | {_fmt(mean, 0)} |"
     yield ""
 
 

@@ -121,3 +121,22 @@ def test_ranks_regret_and_score() -> None:
     assert log_regret(1.0, 1.0) == -8
     assert score(0.5, random_median=0.5, best_ever=0.1) == 0
     assert score(0.1, random_median=0.5, best_ever=0.1) == 100
+
+
+def test_sklearn_table_scores_medians_against_random_and_leaves_out_contenders_never_run() -> None:
+    from quality import Run, report
+
+    (task,) = [p for p in all_problems() if p.name == "svc-digits"]
+    errors = {"katib-flow/random/p1": [0.04, 0.05, 0.06], "katib-flow/tpe/p1": [0.01, 0.03, 0.02]}
+    runs = {
+        run.key: run
+        for contender, values in errors.items()
+        for seed, error in enumerate(values)
+        for run in [Run(task.name, contender, seed, task.budget, [0.09, error], 0, 1.0)]
+    }
+    lines = list(report([task], [*errors, "katib-flow/tpe/p4"], runs))
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in lines if "/p" in line}
+    # seeds, median error, score (0 = random's median 0.05, 100 = best ever 0.01), mean score
+    assert rows["katib-flow/random/p1"] == ["3", "0.0500", "0", "0"]
+    assert rows["katib-flow/tpe/p1"] == ["3", "0.0200", "75", "75"]
+    assert "katib-flow/tpe/p4" not in rows  # parallel modes are not run on these tasks
