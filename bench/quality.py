@@ -81,7 +81,11 @@ def _problems(patterns: list[str] | None, quick: bool) -> list[Problem]:
 
 def _single_threaded() -> None:
     # One thread per run: the runs share the cores through --jobs, and OpenMP (HistGradientBoosting)
-    # or BLAS threads inside each run would oversubscribe them.
+    # or BLAS threads inside each run would oversubscribe them. threadpoolctl only reaches libraries
+    # already loaded, so the ones the runs load later (scikit-learn's OpenMP, SciPy's OpenBLAS) are
+    # loaded first.
+    import scipy.linalg  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 
 import pytest
@@ -140,3 +141,16 @@ def test_sklearn_table_scores_medians_against_random_and_leaves_out_contenders_n
     assert rows["katib-flow/random/p1"] == ["3", "0.0500", "0", "0"]
     assert rows["katib-flow/tpe/p1"] == ["3", "0.0200", "75", "75"]
     assert "katib-flow/tpe/p4" not in rows  # parallel modes are not run on these tasks
+
+
+def test_benchmark_workers_run_every_thread_pool_single_threaded() -> None:
+    # In a fresh interpreter: limits set here would stay on for the rest of the test session.
+    code = (
+        "import quality; quality._single_threaded(); from threadpoolctl import threadpool_info; "
+        "print(sorted({(i['internal_api'], i['num_threads']) for i in threadpool_info()}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT / "bench", capture_output=True, text=True, check=True
+    ).stdout
+    assert "openmp" in out  # scikit-learn's OpenMP is loaded, so it is limited too
+    assert out.strip() == str(sorted({("openblas", 1), ("openmp", 1)}))
