@@ -64,6 +64,28 @@ def within_margin_p(base: Sequence[float], other: Sequence[float], margin: float
     return less_p(other, [v + margin for v in base])
 
 
+def mean_loss_interval(
+    problems: Sequence[tuple[Sequence[float], Sequence[float]]], level: float = 0.90, resamples: int = 2000
+) -> tuple[float, float, float]:
+    """The mean over problems of ``median(B) - median(A)``, with a bootstrap interval at ``level``.
+
+    ``problems`` holds, per problem, the runs of side A and of side B; each draw resamples the runs
+    of every problem. The upper end of a 90% interval bounds the average loss at 95% one-sided: the
+    pooled answer to "does B lose more than a margin", which one problem at 10-20 seeds cannot give.
+    """
+    usable = [(np.asarray(a, dtype=float), np.asarray(b, dtype=float)) for a, b in problems if len(a) and len(b)]
+    if not usable:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(0)
+    estimate = float(np.mean([np.median(b) - np.median(a) for a, b in usable]))
+    draws = np.zeros(resamples)
+    for a, b in usable:
+        draws += np.median(rng.choice(b, size=(resamples, len(b))), axis=1)
+        draws -= np.median(rng.choice(a, size=(resamples, len(a))), axis=1)
+    low, high = np.quantile(draws / len(usable), [(1 - level) / 2, (1 + level) / 2])
+    return estimate, float(low), float(high)
+
+
 def largest_loss_noise(
     problems: Sequence[tuple[Sequence[float], int, int]], quantile: float = 0.95, resamples: int = 2000
 ) -> float:

@@ -20,6 +20,7 @@ from quality_stats import (
     largest_loss_noise,
     less_p,
     log_regret,
+    mean_loss_interval,
     score,
     within_margin_p,
     worse_by_more_than_p,
@@ -102,6 +103,17 @@ def test_within_a_margin_needs_evidence_of_a_small_loss() -> None:
     assert within_margin_p(base, base, 1.0) < 0.01  # identical runs are shown within a wide margin
     assert within_margin_p(base, base, 0.1) > 0.05  # but not within one narrower than their spread allows
     assert within_margin_p(base, [v + 1.0 for v in base], 0.3) > 0.99  # a loss of 1 is not within 0.3
+
+
+def test_mean_loss_interval_pools_the_problems() -> None:
+    spread = [0.1 * i for i in range(20)]
+    estimate, low, high = mean_loss_interval([(spread, spread)] * 5)
+    assert estimate == 0 and low < 0 < high  # no loss: the interval holds zero
+    estimate, low, high = mean_loss_interval([(spread, [v + 1.0 for v in spread])] * 5)
+    assert estimate == pytest.approx(1.0) and 0.5 < low < 1.0 < high < 1.5  # a loss of one decade everywhere
+    _, one_low, one_high = mean_loss_interval([(spread, spread)])
+    assert one_high - one_low > high - low  # five problems pin the mean down better than one
+    assert math.isnan(mean_loss_interval([])[0])
 
 
 def test_largest_loss_noise_is_what_an_algorithm_loses_against_itself() -> None:
