@@ -175,21 +175,30 @@ def report(problems: list[Problem], contenders: list[str], runs: dict[tuple[str,
         yield from _sklearn_table(sklearn, contenders, runs)
     if samples:
         yield from _targets(known, contenders, runs, samples, regret)
+    # The same runs' best-so-far at the earlier checkpoints, last so the final budget leads.
+    for budget in sorted(regret, reverse=True)[1:]:
+        yield from _median_table(known, contenders, regret, budget)
+
+
+def _median_table(
+    known: list[Problem], contenders: list[str], regret: dict[int, dict[str, dict[str, float]]], budget: int
+) -> Iterator[str]:
+    yield f"### Median log10 simple regret after {budget} trials (lower is better; -8 = optimum found)"
+    yield ""
+    names = [p.name for p in known if p.name in regret[budget]]
+    yield "| contender | " + " | ".join(names) + " |"
+    yield "| --- |" + " ---: |" * len(names)
+    for c in contenders:
+        cells = [_fmt(regret[budget][n].get(c, math.nan)) for n in names]
+        yield f"| {c} | " + " | ".join(cells) + " |"
+    yield ""
 
 
 def _regret_tables(
     known: list[Problem], contenders: list[str], regret: dict[int, dict[str, dict[str, float]]]
 ) -> Iterator[str]:
     final = max(regret)
-    yield f"### Median log10 simple regret after {final} trials (lower is better; -8 = optimum found)"
-    yield ""
-    names = [p.name for p in known if p.name in regret[final]]
-    yield "| contender | " + " | ".join(names) + " |"
-    yield "| --- |" + " ---: |" * len(names)
-    for c in contenders:
-        cells = [_fmt(regret[final][n].get(c, math.nan)) for n in names]
-        yield f"| {c} | " + " | ".join(cells) + " |"
-    yield ""
+    yield from _median_table(known, contenders, regret, final)
 
     yield "### Average rank by median regret (problems with a known optimum; 1 = best)"
     yield ""

@@ -155,6 +155,25 @@ def test_sklearn_table_scores_medians_against_random_and_leaves_out_contenders_n
     assert "katib-flow/tpe/p4" not in rows  # parallel modes are not run on these tasks
 
 
+def test_report_gives_median_regret_at_every_checkpoint_final_budget_first() -> None:
+    from quality import Run, report
+
+    (branin,) = [p for p in all_problems() if p.name == "branin"]
+    assert branin.optimum is not None and branin.budget == 100
+    # Each run's best-so-far is optimum + 10 until trial 25, + 1 until trial 50, then + 10**(-seed - 2).
+    runs = {}
+    for seed in range(3):
+        values = [branin.optimum + 10] * 25 + [branin.optimum + 1] * 25 + [branin.optimum + 10.0 ** (-seed - 2)] * 50
+        r = Run(branin.name, "katib-flow/tpe/p1", seed, 100, values, 0, 1.0)
+        runs[r.key] = r
+    lines = list(report([branin], ["katib-flow/tpe/p1"], runs))
+    headings = [line for line in lines if line.startswith("### Median log10 simple regret")]
+    assert [h.split(" after ")[1].split(" trials")[0] for h in headings] == ["100", "50", "25"]
+    cells = [float(line.split("|")[2]) for line in lines if line.startswith("| katib-flow/tpe/p1 |")]
+    assert cells[0] == pytest.approx(-3, abs=1e-6)  # median of -2, -3, -4
+    assert cells[-2:] == [pytest.approx(0, abs=1e-6), pytest.approx(1, abs=1e-6)]
+
+
 def test_benchmark_workers_run_every_thread_pool_single_threaded() -> None:
     # In a fresh interpreter: limits set here would stay on for the rest of the test session.
     code = (
