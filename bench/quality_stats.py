@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.stats import mannwhitneyu, rankdata
+from scipy.stats import combine_pvalues, mannwhitneyu, rankdata
 
 REGRET_FLOOR = 1e-8  # below this a run counts as having found the optimum (log10 regret -8)
 
@@ -62,6 +62,17 @@ def within_margin_p(base: Sequence[float], other: Sequence[float], margin: float
     ``margin``, which ``worse_by_more_than_p`` failing to reject does not.
     """
     return less_p(other, [v + margin for v in base])
+
+
+def fisher_p(p_values: Sequence[float]) -> float:
+    """Fisher's combined p-value of independent one-sided tests (one per problem).
+
+    Small when small losses recur across many problems although none is significant alone, which
+    Holm's per-problem view cannot see. Mann-Whitney p-values are discrete, which makes it conservative.
+    """
+    if not p_values:
+        return math.nan
+    return float(combine_pvalues(list(p_values), method="fisher").pvalue)
 
 
 def mean_loss_interval(

@@ -16,6 +16,7 @@ from quality_contenders import grid_params, run
 from quality_problems import Problem, all_problems, mixed_problem, synthetic_problems
 from quality_stats import (
     average_ranks,
+    fisher_p,
     holm,
     largest_loss_noise,
     less_p,
@@ -103,6 +104,13 @@ def test_within_a_margin_needs_evidence_of_a_small_loss() -> None:
     assert within_margin_p(base, base, 1.0) < 0.01  # identical runs are shown within a wide margin
     assert within_margin_p(base, base, 0.1) > 0.05  # but not within one narrower than their spread allows
     assert within_margin_p(base, [v + 1.0 for v in base], 0.3) > 0.99  # a loss of 1 is not within 0.3
+
+
+def test_fisher_p_sees_small_losses_that_recur() -> None:
+    assert fisher_p([0.1] * 20) < 0.001  # no problem significant alone after Holm, all together are
+    assert fisher_p([0.5] * 20) > 0.5
+    assert fisher_p([0.01]) == pytest.approx(0.01)
+    assert math.isnan(fisher_p([]))
 
 
 def test_mean_loss_interval_pools_the_problems() -> None:
