@@ -120,12 +120,14 @@ def execute(problems: list[Problem], contenders: list[str], seeds: int, jobs: in
         if (p.name, contender, seed, p.budget) not in done
     ]
     print(f"{len(todo)} runs to do ({len(done)} stored in {path})", file=sys.stderr)
-    with ProcessPoolExecutor(jobs, initializer=_single_threaded) as pool, path.open("a") as out:
+    with ProcessPoolExecutor(jobs, initializer=_single_threaded) as pool:
         futures = [pool.submit(_one, *task) for task in todo]
         for i, future in enumerate(as_completed(futures), 1):
             r = future.result()
-            out.write(json.dumps(r.__dict__) + "\n")
-            out.flush()
+            # Opened per run: a file held open for hours keeps writing to the old copy when git
+            # (a checkout, a stash) replaces the runs file, and those runs are lost with it.
+            with path.open("a") as out:
+                out.write(json.dumps(r.__dict__) + "\n")
             print(f"[{i}/{len(todo)}] {r.problem} {r.contender} seed {r.seed}: {r.seconds:.1f} s", file=sys.stderr)
 
 
