@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from ..exceptions import Problem
 from ..settings import SettingsModel
@@ -75,6 +76,19 @@ class BayesianOptimizationSettings(SettingsModel):
     acq_func: Literal["gp_hedge", "LCB", "EI", "PI", "EIps", "PIps"] = "gp_hedge"
     acq_optimizer: Literal["auto", "sampling", "lbfgs"] = "auto"
     random_state: RandomState = Field(default=None, ge=0)
+
+    @field_validator("acq_func")
+    @classmethod
+    def _no_per_second(cls, value: str) -> str:
+        # Katib lists them, but scikit-optimize then wants every objective as a (value, seconds)
+        # pair; it fails at the first model fit, after the initial points have run.
+        if value.endswith("ps"):
+            raise PydanticCustomError(
+                "per_second_acquisition",
+                "improvement per second (EIps, PIps) needs each trial's duration with its objective "
+                "value, which scikit-optimize is not given; use gp_hedge, EI, PI or LCB",
+            )
+        return value
 
 
 class TpeSettings(SettingsModel):

@@ -91,6 +91,19 @@ def test_setting_value_errors_point_at_the_entry() -> None:
     ]
 
 
+@pytest.mark.parametrize("acq_func", ["EIps", "PIps"])
+def test_per_second_acquisitions_are_refused_before_the_experiment_starts(acq_func: str) -> None:
+    # scikit-optimize wants (value, seconds) pairs for them and failed at the first model fit.
+    _, problems = BayesianOptimizationSettings.parse(
+        _entries(acq_func=acq_func), FieldPath("spec.algorithm.algorithmSettings")
+    )
+    assert [p.path for p in problems] == ["spec.algorithm.algorithmSettings[0].value"]
+    assert problems[0].message == (
+        "acq_func: improvement per second (EIps, PIps) needs each trial's duration with its objective "
+        f"value, which scikit-optimize is not given; use gp_hedge, EI, PI or LCB (got '{acq_func}')"
+    )
+
+
 def test_duplicate_setting_is_rejected() -> None:
     with pytest.raises(InvalidSettingsError, match="duplicate setting 'random_state'"):
         settings_model("random").from_entries(_entries(random_state="1") + _entries(random_state="2"))
