@@ -255,11 +255,7 @@ class SkoptBayesianSuggester(Suggester[BayesianOptimizationSettings]):
     spreads out instead of repeating one point; Katib's skopt service tells
     the best value seen so far (``cl_min``), which pulled the points of a batch
     towards each other and left 4-point batches a decade behind sequential
-    ones on Hartmann6 (bench/quality.py). Spreading out alone explores more
-    than sequential steps would, so the first point of a batch of two or more
-    goes where the posterior mean is lowest (an exploiting member, as in
-    De Ath et al.'s epsilon-greedy batches) and the others follow the
-    acquisition function.
+    ones on Hartmann6 (bench/quality.py).
     ``gp_hedge`` picks EI, PI or LCB uniformly for each proposal, which is what
     skopt's hedge does while its gains are equal; the gains themselves are not
     carried between calls.
@@ -288,9 +284,7 @@ class SkoptBayesianSuggester(Suggester[BayesianOptimizationSettings]):
         with warnings.catch_warnings():
             # skopt warns when a proposal repeats an evaluated point; duplicates are handled below.
             warnings.simplefilter("ignore")
-            if n > 1:
-                _follow_mean(optimizer)
-            elif hedge:
+            if hedge:
                 _hedge(optimizer, rng)
             if not y:
                 # Nothing finished yet, nothing to model: random points, as skopt's first ones are.
@@ -302,11 +296,11 @@ class SkoptBayesianSuggester(Suggester[BayesianOptimizationSettings]):
                 # and only removes the uncertainty around the point, so the next one goes where
                 # the model still expects improvement elsewhere (skopt's ask(n) would refit a copy
                 # of the optimiser and optimise every hedged acquisition function for each point).
-                # The first point of a batch is the posterior mean's minimiser (see the class docstring).
                 for i in range(n):
                     raw.append(optimizer.ask())
                     if i < n - 1:
-                        _use_acquisition(optimizer, self.settings.acq_func, rng)
+                        if hedge:
+                            _hedge(optimizer, rng)
                         optimizer.tell(raw[-1], _believed(optimizer, optimizer.models, raw[-1], y))
         proposals = []
         finite = finite_size(self.space) is not None
@@ -427,23 +421,6 @@ def _hedge(optimizer: Optimizer, rng: np.random.Generator) -> None:
     choice = _HEDGED[int(rng.integers(len(_HEDGED)))]
     optimizer.acq_func = choice
     optimizer.cand_acq_funcs_ = [choice]
-
-
-def _follow_mean(optimizer: Optimizer) -> None:
-    """Let the next acquisition be the posterior mean: skopt's LCB with no exploration bonus."""
-    optimizer.acq_func = "LCB"
-    optimizer.cand_acq_funcs_ = ["LCB"]
-    optimizer.acq_func_kwargs = {"kappa": 0.0}
-
-
-def _use_acquisition(optimizer: Optimizer, acq_func: str, rng: np.random.Generator) -> None:
-    """Back to the experiment's acquisition function after ``_follow_mean``, hedged per point for gp_hedge."""
-    optimizer.acq_func_kwargs = None
-    if acq_func == "gp_hedge":
-        _hedge(optimizer, rng)
-    else:
-        optimizer.acq_func = acq_func
-        optimizer.cand_acq_funcs_ = [acq_func]
 
 
 def _last_theta(history: Sequence[TrialRecord]) -> list[float] | None:

@@ -371,22 +371,3 @@ def test_a_degenerate_warm_start_does_not_trap_the_gp() -> None:
     assert gp.log_marginal_likelihood_value_ > trapped.log_marginal_likelihood_value_ + 10
     assert float(np.abs(gp.predict(X[:10]) - y[:10]).max()) < 0.1  # it models the function
     assert gp.warm_theta == degenerate  # init parameters survive fitting
-
-
-def test_a_bayesian_batch_spends_its_first_point_on_the_posterior_mean() -> None:
-    """Kriging-believer batches explore more than sequential steps; one point per batch exploits."""
-    space = space_of(param("x", "double", min="0", max="1"))
-    # Well explored around 0.2 (the low), one poor point far away: the acquisition functions look
-    # into the unexplored middle, the posterior mean stays near 0.2.
-    xs = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 1.0]
-    history = [
-        TrialRecord(f"t{i}", {"x": str(x)}, TrialState.SUCCEEDED, (x - 0.2) ** 2 + (1.0 if x == 1.0 else 0.0))
-        for i, x in enumerate(xs)
-    ]
-    settings = _settings(n_initial_points="3", acq_func="EI")
-    suggester = create_suggester("bayesianoptimization", space, "minimize", settings, seed=3)
-    batch = [float(p.assignments["x"]) for p in suggester.suggest(history, 3)]
-    single = float(suggester.suggest(history, 1)[0].assignments["x"])
-    assert abs(batch[0] - 0.2) < 0.03, batch
-    assert abs(single - 0.2) > 0.05, single  # alone, the acquisition function decides
-    assert all(abs(x - batch[0]) > 0.02 for x in batch[1:]), batch  # the rest still spread out
