@@ -97,27 +97,52 @@ def mean_loss_interval(
     return estimate, float(low), float(high)
 
 
+def _losses_by_chance(problems: Sequence[tuple[Sequence[float], int, int]], resamples: int) -> np.ndarray:
+    """Bootstrap draws of ``median(B) - median(A)`` with both sides taken from one algorithm's runs.
+
+    ``problems`` holds, per problem, the runs and the numbers of seeds ``n_a`` and ``n_b`` of the two
+    sides compared; the result has one row per usable problem and one column per draw. A fixed
+    generator keeps reports reproducible.
+    """
+    usable = [(np.asarray(v, dtype=float), n_a, n_b) for v, n_a, n_b in problems if len(v) >= 2 and n_a and n_b]
+    rng = np.random.default_rng(0)
+    losses = np.zeros((len(usable), resamples))
+    for row, (values, n_a, n_b) in enumerate(usable):
+        a = np.median(rng.choice(values, size=(resamples, n_a)), axis=1)
+        b = np.median(rng.choice(values, size=(resamples, n_b)), axis=1)
+        losses[row] = b - a
+    return losses
+
+
 def largest_loss_noise(
     problems: Sequence[tuple[Sequence[float], int, int]], quantile: float = 0.95, resamples: int = 2000
 ) -> float:
     """The largest loss of median regret an algorithm shows against itself, by chance alone.
 
-    ``problems`` holds, per problem, one algorithm's runs and the numbers of seeds ``n_a`` and ``n_b``
-    of the two sides compared. Each bootstrap draw takes ``n_a`` and ``n_b`` runs from every problem's
-    sample and keeps the largest ``median(B) - median(A)`` over the problems, as the "largest loss"
-    column does; the result is that maximum's ``quantile``. Taking the maximum matters: the largest
-    of 20 noisy losses is far more than the typical one. A fixed generator keeps reports reproducible.
+    ``problems`` as for ``_losses_by_chance``. Each bootstrap draw keeps the largest loss over the
+    problems, as the "largest loss" column does; the result is that maximum's ``quantile``. Taking
+    the maximum matters: the largest of 20 noisy losses is far more than the typical one.
     """
-    usable = [(np.asarray(v, dtype=float), n_a, n_b) for v, n_a, n_b in problems if len(v) >= 2 and n_a and n_b]
-    if not usable:
+    losses = _losses_by_chance(problems, resamples)
+    if not len(losses):
         return math.nan
-    rng = np.random.default_rng(0)
-    largest = np.full(resamples, -np.inf)
-    for values, n_a, n_b in usable:
-        a = np.median(rng.choice(values, size=(resamples, n_a)), axis=1)
-        b = np.median(rng.choice(values, size=(resamples, n_b)), axis=1)
-        largest = np.maximum(largest, b - a)
-    return float(np.quantile(largest, quantile))
+    return float(np.quantile(losses.max(axis=0), quantile))
+
+
+def exceedances_noise(
+    problems: Sequence[tuple[Sequence[float], int, int]], margin: float, quantile: float = 0.95, resamples: int = 2000
+) -> int:
+    """On how many problems an algorithm loses more than ``margin`` against itself, by chance alone.
+
+    The ``quantile`` of that count over bootstrap draws (``problems`` as for ``_losses_by_chance``):
+    more problems than this with a median loss above ``margin`` is a loss that chance explains less
+    than one time in twenty; as many is not evidence of one. For an algorithm whose regrets spread
+    widely, several problems above a 0.3-decade margin are what re-running with other seeds gives.
+    """
+    losses = _losses_by_chance(problems, resamples)
+    if not len(losses):
+        return 0
+    return int(np.quantile((losses > margin).sum(axis=0), quantile, method="higher"))
 
 
 def average_ranks(medians: Mapping[str, Mapping[str, float]]) -> dict[str, float]:

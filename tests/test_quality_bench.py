@@ -16,6 +16,7 @@ from quality_contenders import grid_params, run
 from quality_problems import Problem, all_problems, mixed_problem, synthetic_problems
 from quality_stats import (
     average_ranks,
+    exceedances_noise,
     fisher_p,
     holm,
     largest_loss_noise,
@@ -133,6 +134,19 @@ def test_largest_loss_noise_is_what_an_algorithm_loses_against_itself() -> None:
     assert 0.1 < one < largest_loss_noise([(spread, 5, 5)]) < 2.0  # fewer seeds, more noise
     assert one < largest_loss_noise([(spread, 20, 20)] * 20)  # the largest of 20 losses exceeds a typical one
     assert math.isnan(largest_loss_noise([([1.0], 20, 20)]))
+
+
+def test_exceedances_noise_counts_the_problems_chance_puts_beyond_the_margin() -> None:
+    alike = ([1.0] * 20, 20, 20)
+    assert exceedances_noise([alike] * 20, 0.3) == 0  # runs that never differ never lose
+    bimodal = ([-3.0] * 10 + [-1.0] * 10, 20, 20)  # which basin holds the median is chance
+    narrow = ([0.01 * i for i in range(20)], 20, 20)  # spread far below the margin
+    assert exceedances_noise([narrow] * 20, 0.3) == 0
+    some = exceedances_noise([bimodal] * 20, 0.3)
+    assert 5 <= some < 20  # about half lose 2 decades or gain them; a tail of draws has more losers
+    assert exceedances_noise([bimodal] * 20, 0.3, quantile=0.5) < some
+    assert exceedances_noise([bimodal] * 10 + [narrow] * 10, 0.3) < some  # only the noisy problems count
+    assert exceedances_noise([([1.0], 20, 20)], 0.3) == 0  # one run: nothing to resample
 
 
 def test_ranks_regret_and_score() -> None:
