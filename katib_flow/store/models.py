@@ -62,6 +62,9 @@ class ExperimentRow(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     completion_time: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True, default=None)
+    # The folder the local runner last put trial folders under (schema version 2): read commands
+    # point at the logs, delete removes them, and a trial folder is known to belong to this experiment.
+    workdir: Mapped[str | None] = mapped_column(String(1024), nullable=True, default=None)
 
 
 class TrialRow(Base):

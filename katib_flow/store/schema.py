@@ -10,27 +10,39 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, insert, inspect, select, text, update
 
 from ..exceptions import StorageError
 from .models import Base, SchemaInfo
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ensure_schema"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _add_workdir(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE experiments ADD COLUMN workdir VARCHAR(1024) NULL"))
+
 
 # MIGRATIONS[v] upgrades a version-v database to version v + 1, inside one transaction.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_workdir}
 
 _OWN_TABLES = {"experiments", "trials", "observation_logs"}
 
 
-def ensure_schema(engine: Engine, *, target: int | None = None) -> int:
-    """Create or upgrade the schema; returns the version the database is at."""
+def ensure_schema(engine: Engine, *, target: int | None = None, create: bool = True) -> int:
+    """Create or upgrade the schema; returns the version the database is at.
+
+    Without ``create`` a database with no katib-flow schema is refused rather
+    than given one (read-only commands must not turn a mistyped URL into a new
+    database); an older schema is still upgraded.
+    """
     target = SCHEMA_VERSION if target is None else target
     with engine.begin() as conn:
         tables = set(inspect(conn).get_table_names())
         if SchemaInfo.__tablename__ not in tables:
+            if not create:
+                raise StorageError(f"{_where(engine)} holds no katib-flow experiments (no katib_flow_schema table)")
             if tables & _OWN_TABLES:
                 raise StorageError(
                     f"{_where(engine)} has tables named like katib-flow's ({', '.join(sorted(tables & _OWN_TABLES))}) "

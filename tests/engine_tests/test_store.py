@@ -24,10 +24,13 @@ def test_url_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     monkeypatch.delenv(ENV_URL, raising=False)
     assert resolve_url(None) == default_url() == f"sqlite:///{tmp_path / '.katib-flow' / 'katib-flow.db'}"
     monkeypatch.setenv(ENV_URL, "sqlite:///env.db")
-    assert resolve_url(None) == "sqlite:///env.db"
-    assert resolve_url("sqlite:///flag.db") == "sqlite:///flag.db"
+    # Relative paths are resolved once, here: trial processes run in other folders.
+    assert resolve_url(None) == f"sqlite:///{tmp_path / 'env.db'}"
+    assert resolve_url("sqlite:///sub/flag.db?timeout=3") == f"sqlite:///{tmp_path / 'sub' / 'flag.db'}?timeout=3"
+    assert resolve_url("sqlite:////abs/flag.db") == "sqlite:////abs/flag.db"
+    assert resolve_url("sqlite://") == "sqlite://"
     with Store() as store:  # creates ./.katib-flow/ on a fresh machine
-        assert store.url == "sqlite:///env.db"
+        assert store.url == f"sqlite:///{tmp_path / 'env.db'}"
 
 
 def test_bad_urls_and_unreachable_servers_are_clear_errors(tmp_path: Path) -> None:
@@ -45,7 +48,7 @@ def test_new_database_gets_the_current_version(db_url: str) -> None:
 def test_newer_database_is_refused(db_url: str) -> None:
     with Store(db_url) as store, store.engine.begin() as conn:
         conn.execute(text("UPDATE katib_flow_schema SET version = :v"), {"v": SCHEMA_VERSION + 1})
-    with pytest.raises(StorageError, match=r"written by a newer katib-flow \(schema version 2"):
+    with pytest.raises(StorageError, match=rf"written by a newer katib-flow \(schema version {SCHEMA_VERSION + 1}"):
         Store(db_url)
 
 
@@ -100,3 +103,14 @@ def test_report_metrics_from_a_trial_process(db_url: str) -> None:
         done = finish_trial(store, exp.id, trial.name, Outcome.SUCCEEDED)
     assert done.objective == 0.25
     assert {m["name"]: m["latest"] for m in done.metrics} == {"loss": "0.25", "accuracy": "0.8"}
+
+
+def test_version_1_database_gets_the_workdir_column(db_url: str) -> None:
+    with Store(db_url) as store:
+        init_experiment(store, experiment())
+        with store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE experiments DROP COLUMN workdir"))
+            conn.execute(text("UPDATE katib_flow_schema SET version = 1"))
+    with Store(db_url, create=False) as store, store.engine.connect() as conn:  # read commands upgrade too
+        assert conn.execute(text("SELECT version FROM katib_flow_schema")).scalar_one() == 2
+        assert conn.execute(text("SELECT name, workdir FROM experiments")).one() == ("exp", None)
