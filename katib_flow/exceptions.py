@@ -11,17 +11,22 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ClusterError",
     "CollectorError",
     "CompileError",
+    "ExperimentExistsError",
+    "ExperimentFailedError",
+    "ExperimentInterrupted",
     "InvalidSettingsError",
     "KatibFlowError",
     "Problem",
     "SpecError",
     "StorageError",
     "TrialExecutionError",
+    "TrialFailure",
     "UnknownAlgorithmError",
 ]
 
@@ -49,6 +54,14 @@ def did_you_mean(word: str, candidates: Sequence[str]) -> str:
         # A truncated name ("bayesian") is too short for a similarity ratio but unambiguous as a prefix.
         found = [c for c in candidates if c.lower().startswith(word.lower())][:1]
     return f"; did you mean {found[0]!r}?" if found else ""
+
+
+def check_choice(option: str, value: object, allowed: Sequence[str]) -> None:
+    """Raise :class:`SpecError` naming ``option`` unless ``value`` is one of ``allowed`` (with a "did you mean")."""
+    if value in allowed:
+        return
+    listing = ", ".join(repr(a) for a in allowed)
+    raise SpecError.single(option, f"must be one of {listing} (got {value!r}){did_you_mean(str(value), allowed)}")
 
 
 class KatibFlowError(Exception):
@@ -108,8 +121,69 @@ class StorageError(KatibFlowError, RuntimeError):
     """The experiment store failed (connection, schema version, lock)."""
 
 
+class ExperimentExistsError(StorageError):
+    """A new experiment was asked for under a name the database already holds."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class TrialExecutionError(KatibFlowError, RuntimeError):
     """A trial could not be started or supervised."""
+
+
+@dataclass(frozen=True)
+class TrialFailure:
+    """One trial that ended without a result, and why."""
+
+    name: str
+    state: str
+    message: str
+
+
+class ExperimentFailedError(KatibFlowError, RuntimeError):
+    """An experiment ended Failed, or ended with no trial that succeeded: there is no result to use.
+
+    ``status`` is the experiment's Katib-shaped status; ``failures`` the first
+    trials that ended Failed or MetricsUnavailable, with their messages.
+    """
+
+    def __init__(self, experiment: str, reason: str, status: dict[str, Any], failures: Sequence[TrialFailure]) -> None:
+        self.experiment, self.reason, self.status = experiment, reason, status
+        self.failures = list(failures)
+        super().__init__(describe_failure(experiment, reason, status, self.failures))
+
+
+def describe_failure(experiment: str, reason: str, status: dict[str, Any], failures: Sequence[TrialFailure]) -> str:
+    """Why an experiment has no result, with the first failures' messages (one indented line each)."""
+    if reason == "ExperimentFailed":
+        head = f"experiment {experiment!r} failed ({reason})"
+    else:
+        head = f"experiment {experiment!r} ended ({reason}) but no trial succeeded"
+    counts = (
+        f"{status.get('trials', 0)} trials: {status.get('trialsFailed', 0)} failed, "
+        f"{status.get('trialMetricsUnavailable', 0)} without metrics, {status.get('trialsSucceeded', 0)} succeeded"
+    )
+    lines = [f"{head}; {counts}"]
+    for failure in failures:
+        first, *rest = failure.message.splitlines() or [""]
+        lines.append(f"  {failure.name} {failure.state}: {first}")
+        lines.extend(f"    {line}" for line in rest)
+    return "\n".join(lines)
+
+
+class ExperimentInterrupted(KeyboardInterrupt):
+    """A local run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) after its trials were recorded Killed.
+
+    A ``KeyboardInterrupt`` rather than a :class:`KatibFlowError`, so that
+    ``except Exception`` in a script does not swallow the user's Ctrl-C. The
+    experiment stays resumable.
+    """
+
+    def __init__(self, experiment: str, signum: int) -> None:
+        self.experiment, self.signum = experiment, signum
+        super().__init__(f"experiment {experiment!r} interrupted; it is resumable")
 
 
 class ClusterError(KatibFlowError, RuntimeError):

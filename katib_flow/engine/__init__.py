@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from .claim import Claim, claim_trial
 from .evaluate import Evaluation, evaluate, experiment_status
-from .lifecycle import find_experiment, init_experiment
+from .lifecycle import delete_experiment, find_experiment, init_experiment, list_experiments, set_workdir
+from .outcome import first_failures, has_result, result_error
 from .render import LocalCommand, RenderedTrial, render_run_object, render_trial
 from .reserve import Slot, reserve_trials, trial_name
 from .trials import EARLY_STOPPED_MESSAGE, Outcome, finish_trial, mark_running, record_observations, stop_rules
@@ -26,17 +27,23 @@ __all__ = [
     "StoredExperiment",
     "Trial",
     "claim_trial",
+    "delete_experiment",
     "evaluate",
     "experiment_status",
     "find_experiment",
     "finish_trial",
+    "first_failures",
+    "has_result",
     "init_experiment",
+    "list_experiments",
     "load_history",
     "mark_running",
     "record_observations",
     "render_run_object",
     "render_trial",
     "reserve_trials",
+    "result_error",
+    "set_workdir",
     "stop_rules",
     "trial_name",
 ]

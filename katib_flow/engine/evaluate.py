@@ -1,8 +1,10 @@
 """Deciding whether an experiment goes on, and its status in Katib's shape.
 
-The order is Katib's (``UpdateExperimentStatusCondition``): objective goal
-reached; then more than ``maxFailedTrialCount`` failed trials (Failed and
-MetricsUnavailable; Katib also compares with ``>``); then ``maxTrialCount``
+The order is Katib's (``UpdateExperimentStatusCondition`` in
+``pkg/controller.v1beta1/experiment/util/status_util.go``): objective goal
+reached; then at least ``maxFailedTrialCount`` failed trials (Failed and
+MetricsUnavailable; Katib's rule is ``failed != 0 && failed >= maxFailedTrialCount``,
+so ``maxFailedTrialCount: 3`` ends the experiment at the third failure); then ``maxTrialCount``
 completed trials (Succeeded, Failed, MetricsUnavailable, EarlyStopped); then the
 algorithm exhausted with nothing running. Killed trials are interruptions
 (Ctrl-C, a lost runner) that katib-flow runs again on resume, so unlike Katib
@@ -174,7 +176,7 @@ def _stop_reason(
         if reached:
             return Reason.GOAL_REACHED
     failed = counts.get(TrialState.FAILED, 0) + counts.get(TrialState.METRICS_UNAVAILABLE, 0)
-    if spec.max_failed_trial_count is not None and failed > spec.max_failed_trial_count:
+    if spec.max_failed_trial_count is not None and failed != 0 and failed >= spec.max_failed_trial_count:
         return Reason.FAILED
     completed = sum(n for s, n in counts.items() if not s.is_active and s is not TrialState.KILLED)
     if spec.max_trial_count is not None and completed >= spec.max_trial_count:

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..exceptions import SpecError, StorageError
+from ..exceptions import ExperimentExistsError, SpecError, StorageError
 from ..history import TrialState
 from ..spec import check
 from ..spec import constants as c
 from ..spec.models import Experiment
-from ..store import ExperimentRow, Store, TrialRow
+from ..store import ExperimentRow, ObservationRow, Store, TrialRow
 from .clock import now
 from .conditions import Reason, set_condition
 from .views import StoredExperiment, experiment_view
 
-__all__ = ["find_experiment", "init_experiment"]
+__all__ = [
+    "ExperimentSummary",
+    "delete_experiment",
+    "find_experiment",
+    "init_experiment",
+    "list_experiments",
+    "set_workdir",
+]
 
 _BUDGETS = ("parallelTrialCount", "maxTrialCount", "maxFailedTrialCount")
 Existing = Literal["error", "resume", "reuse"]
@@ -60,9 +69,10 @@ def init_experiment(store: Store, experiment: Experiment, *, existing: Existing 
             session.flush()
             return experiment_view(row)
         if existing == "error":
-            raise StorageError(
+            raise ExperimentExistsError(
                 f"an experiment named {name!r} already exists in {store.display_url}; "
-                "resume it (katib-flow run --resume) or choose another metadata.name"
+                "resume it (katib-flow run --resume) or choose another metadata.name",
+                name,
             )
         store.lock_experiment(session, row.id)
         _check_update(row, document, session)
@@ -77,12 +87,123 @@ def init_experiment(store: Store, experiment: Experiment, *, existing: Existing 
         return store.transaction(run)
 
 
-def find_experiment(store: Store, name: str, namespace: str | None = None) -> StoredExperiment:
+def find_experiment(
+    store: Store, name: str, namespace: str | None = None, *, any_namespace: bool = False
+) -> StoredExperiment:
+    """The stored experiment ``name`` in ``namespace`` ("" or None: none).
+
+    With ``any_namespace`` and no namespace given (what people type at the
+    command line), a name stored in exactly one namespace is found there, and
+    a name stored in several is an error listing them.
+    """
+
     def run(session: Session) -> StoredExperiment:
-        row = _by_name(session, name, namespace or "")
+        if namespace is None and any_namespace:
+            rows = list(session.execute(select(ExperimentRow).where(ExperimentRow.name == name)).scalars())
+            if len(rows) > 1:
+                listed = ", ".join(sorted(repr(r.namespace) if r.namespace else "(none)" for r in rows))
+                raise StorageError(
+                    f"experiments named {name!r} exist in several namespaces ({listed}) in {store.display_url}; "
+                    "choose one with --namespace"
+                )
+            row = rows[0] if rows else None
+        else:
+            row = _by_name(session, name, namespace or "")
         if row is None:
-            raise StorageError(f"no experiment named {name!r} in {store.display_url}")
+            where = f" in namespace {namespace!r}" if namespace else ""
+            raise StorageError(f"no experiment named {name!r}{where} in {store.display_url}")
         return experiment_view(row)
+
+    return store.transaction(run)
+
+
+def set_workdir(store: Store, experiment_id: int, workdir: str) -> None:
+    """Remember where the local runner puts this experiment's trial folders."""
+
+    def run(session: Session) -> None:
+        row = store.lock_experiment(session, experiment_id)
+        if row.workdir != workdir:
+            row.workdir = workdir
+
+    store.transaction(run)
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """One row of ``katib-flow list``."""
+
+    name: str
+    namespace: str
+    state: str  # Succeeded, Failed, Running or Created, from the conditions
+    reason: str
+    trials: int
+    succeeded: int
+    best_objective: float | None
+    objective_metric: str
+    created_at: datetime
+
+
+def list_experiments(store: Store) -> list[ExperimentSummary]:
+    """Every stored experiment with its state, trial counts and best objective; one read transaction."""
+
+    def run(session: Session) -> list[ExperimentSummary]:
+        counts: dict[int, tuple[int, int, float | None, float | None]] = {}
+        good = [TrialState.SUCCEEDED.value, TrialState.EARLY_STOPPED.value]
+        rows = session.execute(
+            select(
+                TrialRow.experiment_id,
+                func.count(),
+                func.sum(case((TrialRow.state == TrialState.SUCCEEDED.value, 1), else_=0)),
+                func.min(case((TrialRow.state.in_(good), TrialRow.objective))),
+                func.max(case((TrialRow.state.in_(good), TrialRow.objective))),
+            ).group_by(TrialRow.experiment_id)
+        ).all()
+        for experiment_id, total, succeeded, low, high in rows:
+            counts[experiment_id] = (total, int(succeeded or 0), low, high)
+        summaries = []
+        for row in session.execute(select(ExperimentRow).order_by(ExperimentRow.created_at)).scalars():
+            total, succeeded, low, high = counts.get(row.id, (0, 0, None, None))
+            spec = row.spec.get("spec", {})
+            objective = spec.get("objective") or {}
+            state, reason = _state(row.conditions)
+            summaries.append(
+                ExperimentSummary(
+                    name=row.name,
+                    namespace=row.namespace,
+                    state=state,
+                    reason=reason,
+                    trials=total,
+                    succeeded=succeeded,
+                    best_objective=high if objective.get("type") == c.OBJECTIVE_MAXIMIZE else low,
+                    objective_metric=objective.get("objectiveMetricName", ""),
+                    created_at=row.created_at,
+                )
+            )
+        return summaries
+
+    return store.transaction(run)
+
+
+def _state(conditions: list[dict[str, Any]]) -> tuple[str, str]:
+    for kind in ("Succeeded", "Failed", "Running", "Restarting", "Created"):
+        for cond in conditions:
+            if cond.get("type") == kind and cond.get("status") == "True":
+                return kind, str(cond.get("reason", ""))
+    return "Unknown", ""
+
+
+def delete_experiment(store: Store, experiment_id: int) -> int:
+    """Delete an experiment with its trials and observations; returns how many trials went with it."""
+
+    def run(session: Session) -> int:
+        store.lock_experiment(session, experiment_id)
+        session.execute(delete(ObservationRow).where(ObservationRow.experiment_id == experiment_id))
+        removed = session.execute(
+            select(func.count()).select_from(TrialRow).where(TrialRow.experiment_id == experiment_id)
+        ).scalar_one()
+        session.execute(delete(TrialRow).where(TrialRow.experiment_id == experiment_id))
+        session.execute(delete(ExperimentRow).where(ExperimentRow.id == experiment_id))
+        return int(removed or 0)
 
     return store.transaction(run)
 

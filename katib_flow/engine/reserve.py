@@ -16,16 +16,17 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..algorithms import create_suggester
-from ..history import TrialRecord, TrialState
+from ..history import Proposal, TrialRecord, TrialState
 from ..space import SearchSpace
 from ..spec.models import Experiment
 from ..store import ExperimentRow, Store, TrialRow
 from .clock import now
 from .views import Trial, current_stop_rules, load_history, trial_view
 
-__all__ = ["Slot", "reserve_in", "reserve_rows", "reserve_trials", "trial_name"]
+__all__ = ["RERUN_OF", "Slot", "reruns", "reserve_in", "reserve_rows", "reserve_trials", "trial_name"]
 
 Slot = tuple[int, int]
+RERUN_OF = "rerunOf"
 
 _SLOT = select(TrialRow).where(
     TrialRow.experiment_id == bindparam("experiment_id"),
@@ -80,6 +81,22 @@ def reserve_rows(session: Session, row: ExperimentRow, slots: Sequence[Slot]) ->
     return [result.get(slot) for slot in slots]
 
 
+def reruns(trials: Sequence[TrialRecord]) -> list[Proposal]:
+    """The points of killed trials not run again yet, oldest first, with the data their algorithm gave them.
+
+    A killed trial is an interruption (Ctrl-C, a lost runner), not a result:
+    its point is given back whatever the algorithm, so a grid, a Sobol sequence
+    or a hyperband rung interrupted mid-way is still covered in full. The new
+    trial names the one it replaces (``rerunOf``), so each is run again once.
+    """
+    replaced = {t.data.get(RERUN_OF) for t in trials}
+    return [
+        Proposal(dict(t.assignments), {**t.data, RERUN_OF: t.name})
+        for t in trials
+        if t.state is TrialState.KILLED and t.name not in replaced
+    ]
+
+
 def _create(session: Session, row: ExperimentRow, trials: list[TrialRecord], wanted: int) -> list[TrialRow]:
     experiment = Experiment.model_validate(row.spec)
     spec = experiment.spec
@@ -99,7 +116,9 @@ def _create(session: Session, row: ExperimentRow, trials: list[TrialRecord], wan
         algorithm.algorithm_settings,
         seed=row.seed,
     )
-    proposals = suggester.suggest(trials, allowed)
+    proposals = reruns(trials)[:allowed]
+    if len(proposals) < allowed:
+        proposals += suggester.suggest(trials, allowed - len(proposals))
     if not proposals and active == 0:
         # Nothing runs and the algorithm has nothing to offer: the experiment ends
         # (ExperimentSuggestionEndReached) instead of waiting forever as Katib does.

@@ -64,6 +64,15 @@ class StoredExperiment:
     algorithm_state: Mapping[str, Any]
     created_at: datetime
     completion_time: datetime | None
+    workdir: str | None = None
+    namespace: str = ""
+    owner: str | None = None  # the local runner holding the experiment, and when it last said so
+    owner_heartbeat: datetime | None = None
+
+    @property
+    def identity(self) -> str:
+        """Names this stored experiment among every database: its trial folders carry it."""
+        return f"{self.namespace}/{self.experiment.name}/{self.seed}/{self.created_at.isoformat()}"
 
 
 def trial_view(row: TrialRow) -> Trial:
@@ -97,6 +106,10 @@ def experiment_view(row: ExperimentRow) -> StoredExperiment:
         algorithm_state=dict(row.algorithm_state or {}),
         created_at=row.created_at,
         completion_time=row.completion_time,
+        workdir=row.workdir,
+        namespace=row.namespace,
+        owner=row.owner,
+        owner_heartbeat=row.owner_heartbeat,
     )
 
 

@@ -95,6 +95,9 @@ def _document_problems(exp: Experiment) -> list[Problem]:
     return problems
 
 
+INT32_MAX = 2**31 - 1  # Katib's ExperimentSpec counts are *int32 (pkg/apis/controller/experiments/v1beta1)
+
+
 def _budget_problems(spec: ExperimentSpec) -> list[Problem]:
     problems = []
     max_failed, max_trials, parallel = spec.max_failed_trial_count, spec.max_trial_count, spec.parallel_trial_count
@@ -106,6 +109,18 @@ def _budget_problems(spec: ExperimentSpec) -> list[Problem]:
         problems.append(Problem(str(SPEC.child("maxTrialCount")), f"must be greater than 0 (got {max_trials})"))
     if parallel is not None and parallel <= 0:
         problems.append(Problem(str(SPEC.child("parallelTrialCount")), f"must be greater than 0 (got {parallel})"))
+    for field, value in (
+        ("parallelTrialCount", parallel),
+        ("maxTrialCount", max_trials),
+        ("maxFailedTrialCount", max_failed),
+    ):
+        if value is not None and value > INT32_MAX:
+            problems.append(
+                Problem(
+                    str(SPEC.child(field)),
+                    f"must be at most {INT32_MAX} (Katib's counts are int32; got {value})",
+                )
+            )
     # A non-positive maxTrialCount is already reported; comparing against it only adds noise.
     if max_failed is not None and max_trials is not None and 0 < max_trials < max_failed:
         problems.append(

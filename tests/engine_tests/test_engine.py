@@ -203,27 +203,40 @@ def test_goal(store: Store, goal: float, maximize_metric: bool, losses: list[flo
         assert conditions["Running"][0] == "False"
 
 
-def test_more_failures_than_max_failed_fails_the_experiment(store: Store) -> None:
-    exp = init_experiment(store, experiment(max_trials=6, parallel=3, max_failed=1))
+def test_reaching_max_failed_fails_the_experiment(store: Store) -> None:
+    exp = init_experiment(store, experiment(max_trials=6, parallel=3, max_failed=2))
     trials = [t for t in reserve_trials(store, exp.id, [(0, 0), (1, 0), (2, 0)]) if t]
     complete(store, trials[0], [], Outcome.FAILED)
-    assert not evaluate(store, exp.id).completed  # one failure is allowed (Katib compares with >)
-    complete(store, trials[1], [])  # no metric: MetricsUnavailable counts as failed
+    assert not evaluate(store, exp.id).completed  # one failure of two allowed
+    complete(store, trials[1], [])  # no metric: MetricsUnavailable counts as failed; 2 >= 2 (Katib's >=)
     result = evaluate(store, exp.id)
     assert (result.completed, result.succeeded, result.reason) == (True, False, "ExperimentFailed")
     assert reserve_trials(store, exp.id, [(0, 1)]) == [None]
 
 
-def test_exhausted_grid_ends_with_suggestion_end_reached(store: Store) -> None:
+def test_max_failed_zero_fails_at_the_first_failure(store: Store) -> None:
+    exp = init_experiment(store, experiment(max_trials=3, parallel=1, max_failed=0))
+    (trial,) = reserve_trials(store, exp.id, [(0, 0)])
+    assert trial is not None and not evaluate(store, exp.id).completed  # no failure yet: 0 failed is not >= 0
+    complete(store, trial, [], Outcome.FAILED)
+    assert evaluate(store, exp.id).reason == "ExperimentFailed"
+
+
+def test_a_killed_grid_point_is_run_again(store: Store) -> None:
     grid = {"lr": search.double(0.1, 0.2, step=0.1), "units": search.int(1, 1)}  # two points
     exp = init_experiment(store, experiment(algo="grid", max_trials=2, parallel=2, params=grid))
     trials = [t for t in reserve_trials(store, exp.id, [(0, 0), (1, 0)]) if t]
     complete(store, trials[0], [0.5])
     complete(store, trials[1], [0.5], Outcome.KILLED)
-    # The killed trial gave its budget back, but both points are taken: nothing to suggest, nothing running.
-    assert reserve_trials(store, exp.id, [(1, 1)]) == [None]
+    # The killed trial's point is given back: the next trial runs it again.
+    (rerun,) = reserve_trials(store, exp.id, [(1, 1)])
+    assert rerun is not None and rerun.assignments == trials[1].assignments
+    assert reserve_trials(store, exp.id, [(0, 1)]) == [None]  # the budget is taken
+    complete(store, rerun, [0.4])
     result = evaluate(store, exp.id)
-    assert (result.reason, result.succeeded) == ("ExperimentSuggestionEndReached", True)
+    assert (result.reason, result.succeeded) == ("ExperimentMaxTrialsReached", True)
+    # Before katib-flow gave killed points back this ended ExperimentSuggestionEndReached, one point unrun.
+    assert result.status["trialsSucceeded"] == 2
 
 
 def test_early_stopping_rules_come_from_succeeded_trials(store: Store) -> None:

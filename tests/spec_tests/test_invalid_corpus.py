@@ -94,6 +94,11 @@ CASES: list[tuple[str, Callable[[Doc], Doc], Expected]] = [
     ("parallel-zero", _s("spec.parallelTrialCount", 0), [("spec.parallelTrialCount", "must be greater than 0")]),
     ("max-failed-negative", _s("spec.maxFailedTrialCount", -1), [("spec.maxFailedTrialCount", "not be less than 0")]),
     (
+        "max-trials-above-int32",
+        _s("spec.maxTrialCount", 10**23),
+        [("spec.maxTrialCount", "must be at most 2147483647 (Katib's counts are int32; got 100000000000000000000000)")],
+    ),
+    (
         "max-failed-above-max",
         _s("spec.maxFailedTrialCount", 7),
         [("spec.maxFailedTrialCount", "less than or equal to spec.maxTrialCount (got 7 > 6)")],
