@@ -5,21 +5,32 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Literal
 
-from ..engine import Evaluation, init_experiment
+import click
+
+from ..engine import Evaluation, init_experiment, result_error, set_workdir
+from ..exceptions import ExperimentInterrupted, check_choice
 from ..spec import constants as c
 from ..spec import load_experiment
 from ..spec.models import Experiment
 from ..store import Store
+from .folders import ExperimentFolder, prepare_workdir
+from .limits import ensure_open_files
 from .local import LocalRunner
 from .report import LiveReporter, PlainReporter, SilentReporter, print_summary
 
-__all__ = ["LocalRunner", "run_experiment"]
+__all__ = ["PROGRESS", "LocalRunner", "run_experiment"]
+
+Progress = Literal["none", "lines", "live"]
+PROGRESS = ("none", "lines", "live")
+# The signals that stop a run cleanly: Ctrl-C, kill, and a closed terminal.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def run_experiment(
@@ -28,56 +39,86 @@ def run_experiment(
     db: str | None = None,
     resume: bool = False,
     workdir: str | os.PathLike[str] | None = None,
-    progress: Literal["none", "lines", "live"] = "none",
+    progress: Progress = "none",
     summary: bool = False,
+    require_result: bool = False,
+    _workdir_option: str = "--workdir",
 ) -> Evaluation:
     """Run an experiment (a model or a YAML path) locally to completion and return its final evaluation.
 
     Trials run in ``<workdir>/runs/<experiment>/<trial>/`` (default workdir
     ``./.katib-flow``); relative paths in the trial command resolve against the
-    YAML file's folder (the current folder for a model). ``progress`` prints
-    nothing, one line per trial event, or the live view; ``summary`` prints the
-    final summary. SIGINT and SIGTERM stop the running trials (Killed) and leave
-    the experiment resumable.
+    YAML file's folder (the current folder for a model). ``resume`` continues
+    the stored experiment of that name, or starts it when none is stored.
+    ``progress`` prints nothing, one line per trial event, or the live view
+    (plain lines when stderr is not a terminal); ``summary`` prints the final
+    summary. SIGINT, SIGTERM and SIGHUP stop the running trials (Killed) and
+    raise :class:`~katib_flow.exceptions.ExperimentInterrupted` (a
+    ``KeyboardInterrupt``); the experiment stays resumable.
+
+    The evaluation is returned as Katib computes it, also when no trial
+    succeeded (:func:`katib_flow.engine.has_result` tells); with
+    ``require_result`` an experiment that failed or has no successful trial
+    raises :class:`~katib_flow.exceptions.ExperimentFailedError` with the first
+    failures' messages instead.
     """
+    check_choice("progress", progress, PROGRESS)
     base = Path.cwd()
     if not isinstance(experiment, Experiment):
         path = Path(experiment)
         base = path.resolve().parent
         experiment = load_experiment(path)
-    root = Path(workdir) if workdir is not None else Path.cwd() / ".katib-flow"
+    root = prepare_workdir(Path(workdir) if workdir is not None else Path.cwd() / ".katib-flow", _workdir_option)
     with Store(db) as store:
-        stored = init_experiment(store, experiment, existing="resume" if resume else "error")
+        stored = init_experiment(store, experiment, existing="reuse" if resume else "error")
         spec = stored.experiment.spec
+        ensure_open_files(spec.parallel_trial_count or 1)
+        set_workdir(store, stored.id, str(root))
+        folder = ExperimentFolder.claim(root, stored.experiment.name, stored.namespace, stored.identity)
+        if folder.moved_aside is not None:
+            click.echo(
+                f"katib-flow: {folder.path} held the trial folders of another experiment named "
+                f"{stored.experiment.name!r} (another or a deleted database); moved them to {folder.moved_aside}",
+                err=True,
+            )
         assert spec.objective is not None
         metric = spec.objective.objective_metric_name or "objective"
         reporter: PlainReporter | LiveReporter | SilentReporter
         context: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         if progress == "none":
             reporter = SilentReporter()
-        elif progress == "lines":
+        elif progress == "lines" or not sys.stderr.isatty():
             reporter = PlainReporter(metric)
         else:
             reporter = LiveReporter(metric, spec.objective.type != c.OBJECTIVE_MAXIMIZE, spec.max_trial_count)
             context = reporter
-        runner = LocalRunner(store, stored.id, stored.experiment, workdir=root, base_dir=base, reporter=reporter)
-        with _stop_on_signals(runner), context:
+        runner = LocalRunner(store, stored.id, stored.experiment, folder=folder, base_dir=base, reporter=reporter)
+        received: list[int] = []
+        with _stop_on_signals(runner, received), context:
             result = runner.run()
+        if received and not result.completed:
+            if summary:
+                print_summary(result, str(folder.path))
+            raise ExperimentInterrupted(stored.experiment.name, received[0])
+        error = result_error(store, stored.id, stored.experiment.name, result)
         if summary:
-            print_summary(result, str(root / "runs" / stored.experiment.name))
+            print_summary(result, str(folder.path), error.failures if error else ())
+        if error is not None and require_result:
+            raise error
         return result
 
 
 @contextlib.contextmanager
-def _stop_on_signals(runner: LocalRunner) -> Iterator[None]:
+def _stop_on_signals(runner: LocalRunner, received: list[int]) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, _frame: FrameType | None) -> None:
-        runner.stop()
+        received.append(signum)
+        runner.stop()  # a second signal kills the trials at once
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
     try:
         yield
     finally:

@@ -12,18 +12,18 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..engine import Outcome, finish_trial
 from ..engine.clock import now
-from ..exceptions import TrialExecutionError
+from ..exceptions import KatibFlowError, TrialExecutionError
 from ..history import TrialState
 from ..store import Store, TrialRow
 
-__all__ = ["Lease"]
+__all__ = ["STALE_AFTER", "Lease", "runner_alive"]
 
 HEARTBEAT_SECONDS = 2.0
 STALE_AFTER = timedelta(seconds=10)
@@ -48,12 +48,20 @@ def _alive(owner: str) -> bool:
     return True
 
 
+def runner_alive(owner: str | None, heartbeat: datetime | None) -> bool:
+    """Whether a runner holds the experiment now (for status: running, or interrupted)."""
+    if not owner or heartbeat is None:
+        return False
+    return now() - heartbeat < STALE_AFTER and _alive(owner)
+
+
 class Lease:
     def __init__(self, store: Store, experiment_id: int, name: str) -> None:
         self.store, self.experiment_id, self.name = store, experiment_id, name
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.error: KatibFlowError | None = None
 
     def acquire(self) -> list[str]:
         """Take the lease; returns the names of orphaned trials that were marked Killed."""
@@ -86,14 +94,20 @@ class Lease:
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            self.store.transaction(self._touch)
+            try:
+                self.store.transaction(self._touch)
+            except KatibFlowError as err:
+                # The slots meet the same database and end the run with one clear line; a
+                # traceback from this thread would only bury it. Beating resumes if it comes back.
+                self.error = err
 
     def _touch(self, session: Session) -> None:
         row = self.store.lock_experiment(session, self.experiment_id)
         if row.owner == self.owner:
             row.owner_heartbeat = now()
 
-    def release(self) -> None:
+    def release(self, *, quiet: bool = False) -> None:
+        """Give the lease up; with ``quiet`` (the run is already failing) a database error is not raised."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -103,4 +117,8 @@ class Lease:
             if row.owner == self.owner:
                 row.owner, row.owner_heartbeat = None, None
 
-        self.store.transaction(run)
+        try:
+            self.store.transaction(run)
+        except KatibFlowError:
+            if not quiet:
+                raise

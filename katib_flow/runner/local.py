@@ -28,12 +28,15 @@ from ..engine import (
     finish_trial,
     record_observations,
 )
+from ..exceptions import TrialExecutionError
 from ..spec import constants as c
 from ..spec.models import Experiment
 from ..store import ENV_URL, Store
 from .feed import MetricsFeed, tail_file
+from .folders import ExperimentFolder
 from .lease import Lease
-from .process import ProcessResult, TrialProcess
+from .orphans import kill_orphans, record_group
+from .process import GRACE_SECONDS, ProcessResult, TrialProcess
 from .workspace import Workspace, resolve_relative
 
 __all__ = ["LocalRunner", "Reporter"]
@@ -67,13 +70,15 @@ class LocalRunner:
         experiment_id: int,
         experiment: Experiment,
         *,
-        workdir: Path,
+        folder: ExperimentFolder,
         base_dir: Path,
         reporter: Reporter,
+        grace: float = GRACE_SECONDS,
     ) -> None:
         self.store, self.experiment_id, self.experiment = store, experiment_id, experiment
-        self.workdir, self.base_dir, self.reporter = workdir, base_dir, reporter
+        self.folder, self.base_dir, self.reporter, self.grace = folder, base_dir, reporter, grace
         self._stop = threading.Event()
+        self._forced = False
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._errors: list[BaseException] = []
@@ -83,16 +88,26 @@ class LocalRunner:
         return self._stop.is_set()
 
     def stop(self) -> None:
-        """Stop every running trial (they end Killed) and let the slots return."""
+        """Stop every running trial at once (they end Killed) and let the slots return.
+
+        The trials get one grace period together between SIGTERM and SIGKILL; a
+        second call (a second Ctrl-C) kills them at once.
+        """
+        force = self._stop.is_set()
         self._stop.set()
+        self._forced = self._forced or force
         with self._lock:
             running = list(self._running.values())
         for r in running:
-            r.process.stop()
+            if force:
+                r.process.kill()
+            else:
+                r.process.stop(self.grace)
 
     def run(self) -> Evaluation:
         lease = Lease(self.store, self.experiment_id, self.experiment.name)
-        lease.acquire()
+        for orphan in lease.acquire():
+            kill_orphans(self.folder.trial(orphan), TRIAL_ENV, orphan)
         try:
             slots = self.experiment.spec.parallel_trial_count or 1
             threads = [
@@ -108,7 +123,7 @@ class LocalRunner:
                 raise error
             return evaluate(self.store, self.experiment_id)
         finally:
-            lease.release()
+            lease.release(quiet=bool(self._errors))
 
     def _guarded_slot(self, lane: int) -> None:
         try:
@@ -131,8 +146,17 @@ class LocalRunner:
                 self._run_trial(claim.trial, claim.rendered)
 
     def _run_trial(self, trial: Trial, rendered: RenderedTrial) -> None:
+        try:
+            self._run_process(trial, rendered)
+        except OSError as err:  # the trial folder could not be written: the run cannot go on
+            message = f"Trial is killed: the runner could not prepare its folder: {err.strerror or err}"
+            finish_trial(self.store, self.experiment_id, trial.name, Outcome.KILLED, message)
+            where = f" ({err.filename})" if err.filename else ""
+            raise TrialExecutionError(f"trial {trial.name}: {err.strerror or err}{where}") from err
+
+    def _run_process(self, trial: Trial, rendered: RenderedTrial) -> None:
         started = time.monotonic()
-        workspace = Workspace(self.workdir / "runs" / self.experiment.name / trial.name)
+        workspace = Workspace(self.folder.trial(trial.name))
         workspace.root.mkdir(parents=True, exist_ok=True)
         spec = self.experiment.spec
         mc = spec.metrics_collector_spec
@@ -169,12 +193,20 @@ class LocalRunner:
 
         def early_stop() -> None:
             running.early_stopped = True
-            running.process.stop()
+            running.process.stop(self.grace)
 
         feed = MetricsFeed(self.store, self.experiment_id, trial.name, parser, trial.stop_rules, early_stop)
         on_line = feed.line if kind == c.COLLECTOR_STDOUT else None
         running = _Running(
-            lambda: TrialProcess(argv, cwd=cwd, env=env, log_path=workspace.log, on_line=on_line, timeout=timeout)
+            lambda: TrialProcess(
+                argv,
+                cwd=cwd,
+                env=env,
+                log_path=workspace.log,
+                on_line=on_line,
+                timeout=timeout,
+                on_start=lambda pid: record_group(workspace.root, pid),
+            )
         )
         self.reporter.trial_started(trial)
         tailed = local_source if kind == c.COLLECTOR_FILE else None
@@ -188,6 +220,10 @@ class LocalRunner:
             self.store, self.experiment_id, trial.name, outcome, message, observations=last, first_seq=first
         )
         self.reporter.trial_finished(finished, time.monotonic() - started)
+        if result.io_error is not None:
+            raise TrialExecutionError(
+                f"trial {trial.name}: the runner {result.io_error}; the trial is Killed and runs again on resume"
+            )
 
     def _attempts(
         self, name: str, running: _Running, feed: MetricsFeed, tailed: Path | None, retries: int
@@ -198,7 +234,7 @@ class LocalRunner:
             with self._lock:
                 self._running[name] = running
             if self._stop.is_set():
-                running.process.stop()
+                running.process.stop(self.grace)
             done = threading.Event()
             tailer = None
             if tailed is not None:
@@ -212,7 +248,8 @@ class LocalRunner:
                     tailer.join()
                 with self._lock:
                     self._running.pop(name, None)
-            if result.succeeded or running.early_stopped or self._stop.is_set() or attempt >= retries:
+            stop = running.early_stopped or self._stop.is_set() or result.io_error is not None
+            if result.succeeded or stop or attempt >= retries:
                 return result
             attempt += 1
             running.process = running.launch()
@@ -221,6 +258,8 @@ class LocalRunner:
 def _outcome(
     result: ProcessResult, early_stopped: bool, interrupted: bool, timeout: float | None
 ) -> tuple[Outcome, str]:
+    if result.io_error is not None:
+        return Outcome.KILLED, f"Trial is killed: the runner {result.io_error}"
     if early_stopped:
         return Outcome.EARLY_STOPPED, EARLY_STOPPED_MESSAGE
     if interrupted:

@@ -3,17 +3,21 @@
 The command is an argv list (no shell). stdout and stderr go, merged and in
 order, to the trial's log file and, line by line, to a callback (the StdOut
 collector, which feeds early stopping). The process gets its own session so
-that stopping it stops everything it started.
+that stopping it stops everything it started, and on Linux a parent-death
+signal, so that it dies with its runner even when the runner is killed with
+``kill -9`` (its children are found and killed on resume: :mod:`.orphans`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
+import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,11 +25,30 @@ from pathlib import Path
 
 from ..exceptions import TrialExecutionError
 
-__all__ = ["ProcessResult", "TrialProcess"]
+__all__ = ["GRACE_SECONDS", "ProcessResult", "TrialProcess"]
 
 # How long a stopped process group gets between SIGTERM and SIGKILL.
 GRACE_SECONDS = 5.0
 _TAIL_LINES = 20
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_hook() -> Callable[[], None] | None:
+    """A preexec function asking Linux to SIGKILL the child when the thread that started it dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return None
+    prctl = ctypes.CDLL(libc_name, use_errno=True).prctl  # resolved here, not in the forked child
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the runner died between fork and prctl
+            os._exit(137)
+
+    return hook
 
 
 @dataclass(frozen=True)
@@ -34,14 +57,15 @@ class ProcessResult:
     timed_out: bool
     stopped: bool
     tail: list[str]
+    io_error: str | None = None  # the runner could not write the trial's log (a full disk)
 
     @property
     def succeeded(self) -> bool:
-        return self.returncode == 0 and not self.timed_out and not self.stopped
+        return self.returncode == 0 and not self.timed_out and not self.stopped and self.io_error is None
 
 
 class TrialProcess:
-    """One run of a trial command; :meth:`stop` may be called from any thread."""
+    """One run of a trial command; :meth:`stop` and :meth:`kill` may be called from any thread."""
 
     def __init__(
         self,
@@ -52,11 +76,12 @@ class TrialProcess:
         log_path: Path,
         on_line: Callable[[str], None] | None = None,
         timeout: float | None = None,
+        on_start: Callable[[int], None] | None = None,
     ) -> None:
         if not argv:
             raise TrialExecutionError("the primary container has neither command nor args: nothing to run")
         self.argv, self.cwd, self.env, self.log_path = list(argv), cwd, dict(env), log_path
-        self.on_line, self.timeout = on_line, timeout
+        self.on_line, self.timeout, self.on_start = on_line, timeout, on_start
         self._process: subprocess.Popen[bytes] | None = None
         self._stop_requested = threading.Event()
         self._timed_out = False
@@ -66,7 +91,9 @@ class TrialProcess:
         """Start the process, pump its output until it exits, and return how it ended."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         tail: deque[str] = deque(maxlen=_TAIL_LINES)
-        with self.log_path.open("ab") as log:
+        io_error: str | None = None
+        log = self.log_path.open("ab")
+        try:
             with self._lock:
                 if self._stop_requested.is_set():
                     return ProcessResult(-signal.SIGTERM, False, True, [])
@@ -79,10 +106,13 @@ class TrialProcess:
                         stdout=subprocess.PIPE,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
+                        preexec_fn=_parent_death_hook(),
                     )
                 except OSError as err:
                     raise TrialExecutionError(f"cannot start {self.argv[0]!r}: {err.strerror or err}") from err
             process = self._process
+            if self.on_start is not None:
+                self.on_start(process.pid)
             timer = threading.Timer(self.timeout, self._time_out) if self.timeout else None
             if timer is not None:
                 timer.daemon = True
@@ -90,43 +120,59 @@ class TrialProcess:
             assert process.stdout is not None
             try:
                 for raw in iter(process.stdout.readline, b""):
-                    log.write(raw)
-                    log.flush()
-                    line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                    tail.append(line)
+                    tail.append(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+                    try:
+                        log.write(raw)
+                        log.flush()
+                    except OSError as err:
+                        # Nobody would read the pipe any more: the trial would block on it forever.
+                        io_error = f"could not write {self.log_path}: {err.strerror or err}"
+                        _signal_group(process, signal.SIGKILL)
+                        break
                     if self.on_line is not None:
-                        self.on_line(line)
+                        self.on_line(tail[-1])
             finally:
                 returncode = process.wait()
                 if timer is not None:
                     timer.cancel()
-        return ProcessResult(returncode, self._timed_out, self._stop_requested.is_set(), list(tail))
+                process.stdout.close()
+        finally:
+            # Closing flushes what is buffered; on a full disk that fails again, already reported.
+            with contextlib.suppress(OSError):
+                log.close()
+        return ProcessResult(returncode, self._timed_out, self._stop_requested.is_set(), list(tail), io_error)
 
-    def stop(self) -> None:
-        """Terminate the whole process group (SIGTERM, then SIGKILL after a grace period)."""
+    def stop(self, grace: float = GRACE_SECONDS) -> None:
+        """SIGTERM to the whole process group now, SIGKILL after ``grace`` seconds; returns at once."""
         with self._lock:
             self._stop_requested.set()
             process = self._process
         if process is not None:
-            _terminate_group(process)
+            _terminate_group(process, grace)
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group now (a second Ctrl-C)."""
+        with self._lock:
+            self._stop_requested.set()
+            process = self._process
+        if process is not None:
+            _signal_group(process, signal.SIGKILL)
 
     def _time_out(self) -> None:
         self._timed_out = True
         if self._process is not None:
-            _terminate_group(self._process)
+            _terminate_group(self._process, GRACE_SECONDS)
 
 
-def _terminate_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + GRACE_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    if process.returncode is not None:
+        return  # reaped: its group id may belong to someone else by now
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
+
+
+def _terminate_group(process: subprocess.Popen[bytes], grace: float) -> None:
+    _signal_group(process, signal.SIGTERM)
+    timer = threading.Timer(grace, _signal_group, args=(process, signal.SIGKILL))
+    timer.daemon = True
+    timer.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -14,9 +15,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine import Evaluation, Trial
+from ..exceptions import TrialFailure
 from ..history import TrialState
 
 __all__ = ["LiveReporter", "PlainReporter", "SilentReporter", "print_summary"]
+
+
+_FAILED_STATES = (TrialState.FAILED, TrialState.METRICS_UNAVAILABLE)
 
 
 def _assignments(trial: Trial) -> str:
@@ -48,6 +53,9 @@ class PlainReporter:
 
     def trial_finished(self, trial: Trial, seconds: float) -> None:
         click.echo(f"trial {trial.name} {trial.state.value}: {self.metric}={_objective(trial)} ({seconds:.1f} s)")
+        if trial.state in _FAILED_STATES and trial.message:
+            for line in trial.message.splitlines():
+                click.echo(f"  {line}")
 
 
 class LiveReporter:
@@ -57,7 +65,7 @@ class LiveReporter:
         self.metric, self.minimize, self.max_trials = metric, minimize, max_trials
         self.console = console or Console(stderr=True)
         self.counts: dict[TrialState, int] = {}
-        self.running: dict[str, Trial] = {}
+        self.running: dict[str, tuple[Trial, float]] = {}
         self.recent: deque[tuple[Trial, float]] = deque(maxlen=6)
         self.best: Trial | None = None
         self.started = time.monotonic()
@@ -74,7 +82,7 @@ class LiveReporter:
 
     def trial_started(self, trial: Trial) -> None:
         with self._lock:
-            self.running[trial.name] = trial
+            self.running[trial.name] = (trial, time.monotonic())
         self._live.update(self._render())
 
     def trial_finished(self, trial: Trial, seconds: float) -> None:
@@ -127,15 +135,23 @@ class LiveReporter:
         table = Table(show_header=True, header_style="bold", expand=False)
         for column in ("trial", "state", self.metric, "seconds", "parameters"):
             table.add_column(column)
-        for trial, seconds in self.recent:
+        now = time.monotonic()
+        with self._lock:
+            running = sorted(self.running.values(), key=lambda item: item[1])
+            recent = list(self.recent)
+        for trial, started in running:
+            table.add_row(trial.name, "Running", "-", f"{now - started:.1f}", _assignments(trial), style="cyan")
+        for trial, seconds in recent:
             table.add_row(trial.name, trial.state.value, _objective(trial), f"{seconds:.1f}", _assignments(trial))
         return Group(head, best, table)
 
 
-def print_summary(evaluation: Evaluation, logs: str) -> None:
-    """The end of a run: how it ended, the best trial, where the logs are."""
+def print_summary(
+    evaluation: Evaluation, logs: str | None, failures: Sequence[TrialFailure] = (), *, runner_alive: bool = False
+) -> None:
+    """How an experiment stands or ended, the best trial, the first failures, where the logs are."""
     status = evaluation.status
-    click.echo(f"experiment {'succeeded' if evaluation.succeeded else 'ended'}: {evaluation.reason}")
+    click.echo(f"experiment {_standing(evaluation, runner_alive)}: {evaluation.reason}")
     click.echo(
         f"trials: {status.get('trials', 0)} (succeeded {status.get('trialsSucceeded', 0)}, failed "
         f"{status.get('trialsFailed', 0)}, metrics unavailable {status.get('trialMetricsUnavailable', 0)}, "
@@ -148,4 +164,19 @@ def print_summary(evaluation: Evaluation, logs: str) -> None:
             click.echo(f"  {assignment['name']} = {assignment['value']}")
         for metric in optimal["observation"]["metrics"]:
             click.echo(f"  {metric['name']}: min {metric['min']}, max {metric['max']}, latest {metric['latest']}")
-    click.echo(f"logs: {logs}")
+    for failure in failures:
+        first, *rest = failure.message.splitlines() or [""]
+        click.echo(f"failed trial {failure.name} ({failure.state}): {first}")
+        for line in rest:
+            click.echo(f"  {line}")
+    click.echo(f"logs: {logs or '(no local trial folders recorded)'}")
+
+
+def _standing(evaluation: Evaluation, runner_alive: bool) -> str:
+    if not evaluation.completed:
+        return "running" if runner_alive else "not running (interrupted; resume with katib-flow run --resume)"
+    if not evaluation.succeeded:
+        return "failed"
+    if not evaluation.status.get("currentOptimalTrial"):
+        return "ended without a successful trial"
+    return "succeeded"

@@ -22,6 +22,21 @@ if mode == "silent":
     sys.exit(0)
 if mode == "sleep":
     time.sleep(60)
+if mode == "stubborn":  # ignores SIGTERM: only SIGKILL ends it
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("stubborn", flush=True)
+    time.sleep(60)
+if mode == "spawn":  # starts a child of its own (its process group), then waits
+    import subprocess
+    subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(0.1)"])
+    print("spawned", flush=True)
+    time.sleep(60)
+if mode == "loud":  # megabytes of output, fast
+    line = "x" * 1000
+    for _ in range(int(args.get("kb", "8000"))):
+        print(line)
+    sys.exit(0)
 if mode == "push":
     import katib_flow
     for step in range(steps):
