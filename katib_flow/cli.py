@@ -16,18 +16,29 @@ import click
 
 from . import __version__
 from .cli_errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, guarded
+from .cli_experiments import DB_HELP, NAMESPACE_FLAGS, experiment_commands
 from .cluster.cli import step_group
-from .engine.views import Trial
-from .exceptions import Problem, SpecError
+from .exceptions import ExperimentInterrupted, Problem, SpecError
 from .spec import parse_documents, read_text, validate
 
 if TYPE_CHECKING:  # the compiler imports Hera: only the commands that compile load it
     from .argo.compiler import CompileOptions
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; ``--debug`` is accepted anywhere on the line, not only before the command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--debug" in args:
+            cut = args.index("--") if "--" in args else len(args)
+            if "--debug" in args[:cut]:
+                args = ["--debug", *(a for a in args[:cut] if a != "--debug"), *args[cut:]]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="katib-flow")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors (accepted anywhere on the line).")
 def main(debug: bool) -> None:
     """Tune hyperparameters with Katib's experiment language, locally or on Argo Workflows."""
 
@@ -97,8 +108,6 @@ def _entry(source: str, name: str | None, problems: list[Problem]) -> dict[str, 
     }
 
 
-EXIT_INTERRUPTED = 130
-DB_HELP = "Database URL (default: $KATIB_FLOW_DB_URL, else ./.katib-flow/katib-flow.db)."
 # The Workflow options `compile` and `submit` share.
 _IMAGE = click.option(
     "--image", default=None, help="The katib-flow image the steps run (default: this version's image)."
@@ -126,7 +135,11 @@ def _compile_options(image: str | None, namespace: str | None, db_secret: str, s
 @main.command("run")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--db", "db", metavar="URL", help=DB_HELP)
-@click.option("--resume", is_flag=True, help="Continue the stored experiment of the same name (budgets may change).")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the stored experiment of the same name (budgets may change), or start it if none is stored.",
+)
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -139,28 +152,37 @@ def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, 
 
     Each trial runs the primary container's command and args (no shell) in its
     own folder, <workdir>/runs/<experiment>/<trial>/, with its output in
-    trial.log. Ctrl-C stops the running trials (they end Killed) and leaves the
-    experiment resumable with --resume.
+    trial.log. Ctrl-C (or SIGTERM, or a closed terminal) stops every running
+    trial at once, with one grace period of 5 s (a second Ctrl-C kills them at
+    once); they end Killed, their points run again on --resume.
 
-    Exit status: 0 when the experiment succeeded, 1 when it failed, 130 when
-    interrupted, 2 for an invalid experiment or a refused run.
+    Exit status: 0 when the experiment succeeded with a best trial; 1 when it
+    failed or no trial succeeded (the first failures are printed); 130 on
+    Ctrl-C (143 SIGTERM, 129 SIGHUP); 2 for an invalid experiment, a bad
+    option or a refused run.
     """
+    from .engine import has_result
     from .runner import run_experiment
 
-    result = run_experiment(
-        file, db=db, resume=resume, workdir=workdir, progress="lines" if quiet else "live", summary=True
-    )
-    if not result.completed:
-        click.echo("interrupted: resume with katib-flow run --resume", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)
+    try:
+        result = run_experiment(
+            file, db=db, resume=resume, workdir=workdir, progress="lines" if quiet else "live", summary=True
+        )
+    except ExperimentInterrupted as stopped:
+        click.echo(f"interrupted: resume with katib-flow run {file} --resume", err=True)
+        sys.exit(128 + stopped.signum)
+    if not has_result(result):
+        what = "failed" if result.completed and not result.succeeded else "has no successful trial"
+        click.echo(f"katib-flow: the experiment {what} ({result.reason}); see the failed trials above", err=True)
+        sys.exit(EXIT_FAILED)
+    sys.exit(EXIT_OK)
 
 
 @main.command("compile")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
 @_IMAGE
-@click.option("--namespace", default=None, help="The Workflow's namespace (default: the experiment's).")
+@click.option(*NAMESPACE_FLAGS, "namespace", default=None, help="The Workflow's namespace (default: the experiment's).")
 @_DB_SECRET
 @_SERVICE_ACCOUNT
 @click.option(
@@ -210,7 +232,9 @@ def compile_command(
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--argo-server", envvar="ARGO_SERVER", help="The Argo Server's URL (default: $ARGO_SERVER).")
 @click.option("--token", envvar="ARGO_TOKEN", help="A bearer token (default: $ARGO_TOKEN).")
-@click.option("--namespace", default=None, help="Where the Workflow runs (default: the experiment's, else default).")
+@click.option(
+    *NAMESPACE_FLAGS, "namespace", default=None, help="Where the Workflow runs (default: the experiment's, or default)."
+)
 @_IMAGE
 @_DB_SECRET
 @_SERVICE_ACCOUNT
@@ -264,79 +288,9 @@ def submit_command(
     click.echo(submitted.url)
 
 
-@main.command("status")
-@click.argument("name")
-@click.option("--db", "db", metavar="URL", help=DB_HELP)
-@click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
-@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
-@guarded
-def status_command(name: str, db: str | None, namespace: str | None, output: str) -> None:
-    """An experiment's status, with the keys of Katib's .status in json and yaml."""
-    from .engine import evaluate, find_experiment
-    from .store import Store
-
-    with Store(db) as store:
-        result = evaluate(store, find_experiment(store, name, namespace).id)
-    if output == "json":
-        click.echo(json.dumps(result.status, indent=2))
-    elif output == "yaml":
-        import yaml
-
-        click.echo(yaml.safe_dump(result.status, sort_keys=False), nl=False)
-    else:
-        from .runner.report import print_summary
-
-        print_summary(result, "-")
-
-
-@main.command("trials")
-@click.argument("name")
-@click.option("--db", "db", metavar="URL", help=DB_HELP)
-@click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@guarded
-def trials_command(name: str, db: str | None, namespace: str | None, output: str) -> None:
-    """One row per trial: name, state, reason, assignments, objective, duration."""
-    from sqlalchemy import select
-
-    from .engine import find_experiment
-    from .engine.views import trial_view
-    from .store import Store, TrialRow
-
-    with Store(db) as store:
-        exp = find_experiment(store, name, namespace)
-        with store.session() as session:
-            rows = session.execute(select(TrialRow).where(TrialRow.experiment_id == exp.id).order_by(TrialRow.seq))
-            trials = [trial_view(r) for r in rows.scalars()]
-    if output == "json":
-        records = [
-            {
-                "name": t.name,
-                "state": t.state.value,
-                "reason": t.reason,
-                "assignments": t.assignments,
-                "objective": t.objective,
-                "seconds": _seconds(t),
-            }
-            for t in trials
-        ]
-        click.echo(json.dumps(records, indent=2))
-        return
-    for t in trials:
-        params = " ".join(f"{k}={v}" for k, v in t.assignments.items())
-        objective = "-" if t.objective is None else f"{t.objective:.6g}"
-        seconds = _seconds(t)
-        shown = "-" if seconds is None else f"{seconds:.1f}s"
-        click.echo(f"{t.name}  {t.state.value:<18} {t.reason:<20} {objective:>12} {shown:>8}  {params}")
-
-
-def _seconds(trial: Trial) -> float | None:
-    if trial.completion_time is None or trial.start_time is None:
-        return None
-    return (trial.completion_time - trial.start_time).total_seconds()
-
-
 main.add_command(step_group)
+for _command in experiment_commands:
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -19,10 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .dsl import Collector, EarlyStopping, Experiment, SearchParameter, algorithm, collector, maximize, minimize
-from .exceptions import SpecError
+from .exceptions import ExperimentExistsError, Problem, SpecError, check_choice
 from .spec import constants as c
 
 __all__ = ["TuneResult", "tune"]
+
+_INT = re.compile(r"[+-]?\d+")
 
 _WRAPPER = """
 import sys
@@ -36,7 +39,7 @@ def _value(name, text):
     kind = TYPES[name]
     if kind == "int":
         return int(text)
-    if kind in ("double", "discrete"):
+    if kind == "float":
         return float(text)
     return text
 
@@ -47,6 +50,11 @@ for arg in sys.argv[1:]:
     params[key] = _value(key, text)
 result = {name}(params)
 if result is not None:
+    if not isinstance(result, dict):
+        sys.exit(
+            "{name}() must return a dict of metrics such as {{'accuracy': 0.9}}, or None after calling "
+            f"katib_flow.report_metrics(); it returned {{type(result).__name__}} {{result!r:.200}}"
+        )
     katib_flow.report_metrics(result)
 """
 
@@ -87,14 +95,26 @@ def tune(
 ) -> TuneResult:
     """Run ``objective`` once per trial in its own process, locally, and return the best trial.
 
-    ``objective(params)`` gets ``{name: value}`` with ints, floats (double and
-    discrete) and strings (categorical); it returns ``{"metric": value, ...}``
+    ``objective(params)`` gets ``{name: value}`` with ints (int parameters, and
+    discrete ones whose values are all ints), floats (double and other discrete
+    parameters) and strings (categorical); it returns ``{"metric": value, ...}``
     or reports with :func:`katib_flow.report_metrics`. Defaults follow the Katib
     SDK (``objective_type="maximize"``, ``algorithm_name="random"``).
-    """
-    from .runner import run_experiment
 
-    function = objective.__name__
+    Raises :class:`~katib_flow.exceptions.ExperimentFailedError` when the
+    experiment failed or no trial succeeded (with the first failures'
+    messages), :class:`~katib_flow.exceptions.SpecError` for a bad option, and
+    ``KeyboardInterrupt`` (:class:`~katib_flow.exceptions.ExperimentInterrupted`)
+    on Ctrl-C, after the running trials were recorded Killed; ``resume=True``
+    continues from there.
+    """
+    from .runner import PROGRESS, run_experiment
+    from .runner.folders import prepare_workdir
+
+    check_choice("objective_type", objective_type, (c.OBJECTIVE_MINIMIZE, c.OBJECTIVE_MAXIMIZE))
+    check_choice("progress", progress, PROGRESS)
+    _check_parameters(parameters)
+    function = getattr(objective, "__name__", "")
     if function == "<lambda>" or not function.isidentifier():
         raise SpecError.single("objective", "tune() needs a function defined with def (a lambda has no source to ship)")
     try:
@@ -102,10 +122,10 @@ def tune(
     except (OSError, TypeError) as err:
         raise SpecError.single("objective", f"the source of {function!r} is not available: {err}") from None
     experiment_name = name or function.replace("_", "-").lower()
-    root = Path(workdir) if workdir is not None else Path.cwd() / ".katib-flow"
+    root = prepare_workdir(Path(workdir) if workdir is not None else Path.cwd() / ".katib-flow", "workdir")
     script = root / "tune" / experiment_name / "objective.py"
     script.parent.mkdir(parents=True, exist_ok=True)
-    types = {n: p.parameter_type for n, p in parameters.items()}
+    types = {n: _python_type(p) for n, p in parameters.items()}
     script.write_text(source + _WRAPPER.format(types=repr(types), name=function))
     build = minimize if objective_type == c.OBJECTIVE_MINIMIZE else maximize
     push: Collector = collector.push()
@@ -123,10 +143,23 @@ def tune(
         parallel_trial_count=parallel_trial_count,
         max_failed_trial_count=max_failed_trial_count,
     ).to_model()
-    result = run_experiment(experiment, db=db, resume=resume, workdir=root, progress=progress)
-    optimal = result.status.get("currentOptimalTrial")
-    if not optimal:
-        return TuneResult(experiment_name, None, {}, None, [], result.reason, result.succeeded)
+    try:
+        result = run_experiment(
+            experiment,
+            db=db,
+            resume=resume,
+            workdir=root,
+            progress=progress,
+            require_result=True,
+            _workdir_option="workdir",
+        )
+    except ExperimentExistsError:
+        raise SpecError.single(
+            "name",
+            f"an experiment named {experiment_name!r} is already stored in this database; pass resume=True to "
+            "continue it, or name=... for a new one",
+        ) from None
+    optimal = result.status["currentOptimalTrial"]  # require_result: there is one
     values = {a["name"]: a["value"] for a in optimal["parameterAssignments"]}
     typed = {n: _typed(types[n], v) for n, v in values.items()}
     strategy = "min" if objective_type == c.OBJECTIVE_MINIMIZE else "max"
@@ -150,8 +183,36 @@ def tune(
 
 
 def _typed(kind: str, text: str) -> Any:
-    if kind == c.PARAM_INT:
+    if kind == "int":
         return int(text)
-    if kind in (c.PARAM_DOUBLE, c.PARAM_DISCRETE):
+    if kind == "float":
         return float(text)
     return text
+
+
+def _python_type(parameter: SearchParameter) -> str:
+    """The Python type a trial receives: discrete values keep the type they were given."""
+    kind = parameter.parameter_type
+    if kind == c.PARAM_INT:
+        return "int"
+    if kind == c.PARAM_DISCRETE:
+        return "int" if all(_INT.fullmatch(v) for v in parameter.values or ()) else "float"
+    if kind == c.PARAM_DOUBLE:
+        return "float"
+    return "str"
+
+
+def _check_parameters(parameters: Mapping[str, SearchParameter]) -> None:
+    if not isinstance(parameters, Mapping) or not parameters:
+        raise SpecError.single("parameters", "must be a non-empty dict of {name: search.double(...), ...}")
+    problems = [
+        Problem(
+            f"parameters[{name!r}]",
+            f"must be a search space such as search.double(0, 1) or search.categorical([...]) "
+            f"(got {type(value).__name__} {value!r})",
+        )
+        for name, value in parameters.items()
+        if not isinstance(value, SearchParameter)
+    ]
+    if problems:
+        raise SpecError(problems)
