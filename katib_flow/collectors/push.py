@@ -10,7 +10,9 @@ strings only.
 from __future__ import annotations
 
 import math
+import numbers
 import os
+import sys
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING
@@ -57,17 +59,34 @@ def report_metrics(metrics: Mapping[str, float | int | str], step: int | None = 
 
 
 def _number_text(name: str, value: float | int | str) -> str:
-    if isinstance(value, bool):
+    """The stored text of a metric value: a plain decimal, also for NumPy scalars.
+
+    ``repr`` of a NumPy 2 float is ``np.float64(0.9)``, which no collector parses:
+    every trial returning ``score.mean()`` would end MetricsUnavailable.
+    """
+    if isinstance(value, (bool, np_bool_type())):
         raise CollectorError(f"metric {name!r}: expected a number, got a boolean")
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise CollectorError(f"metric {name!r}: {value!r} is not a finite number")
-        return repr(value) if isinstance(value, float) else str(value)
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        raise CollectorError(f"metric {name!r}: {value!r} is not a number") from None
-    return value.strip()
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise CollectorError(f"metric {name!r}: {value!r} is not a number") from None
+        text = value.strip()
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise CollectorError(f"metric {name!r}: {value!r} is not a number") from None
+        text = str(int(value)) if isinstance(value, numbers.Integral) else repr(number)
+    if not math.isfinite(number):
+        raise CollectorError(f"metric {name!r}: {value!r} is not a finite number")
+    return text
+
+
+def np_bool_type() -> type:
+    """NumPy's bool scalar type when NumPy is loaded (a trial that returns ``x > 0`` by mistake), else bool."""
+    numpy = sys.modules.get("numpy")
+    return numpy.bool_ if numpy is not None else bool
 
 
 @cache
