@@ -19,7 +19,6 @@ from .cli_errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, guarded
 from .cli_experiments import DB_HELP, NAMESPACE_FLAGS, experiment_commands
 from .cluster.cli import step_group
 from .exceptions import ExperimentInterrupted, Problem, SpecError
-from .spec import parse_documents, read_text, validate
 
 if TYPE_CHECKING:  # the compiler imports Hera: only the commands that compile load it
     from .argo.compiler import CompileOptions
@@ -81,6 +80,8 @@ def validate_command(files: tuple[Path, ...], output: str) -> None:
 
 
 def _check_file(path: Path, debug: bool) -> list[dict[str, Any]]:
+    from .spec import parse_documents, read_text, validate
+
     source = str(path)
     try:
         text = read_text(path)

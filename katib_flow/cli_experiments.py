@@ -11,12 +11,14 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .cli_errors import guarded
-from .engine.views import StoredExperiment, Trial
+
+if TYPE_CHECKING:
+    from .engine.views import StoredExperiment, Trial
 
 __all__ = ["DB_HELP", "NAMESPACE_FLAGS", "experiment_commands"]
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar, Generic, TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from ..history import Proposal, TrialRecord
 from ..settings import SettingsModel
 from ..space import SearchSpace
 from ..spec import constants as c
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Suggester"]
 
@@ -67,4 +68,6 @@ class Suggester(ABC, Generic[S]):
         return int.from_bytes(digest[:4], "little")
 
     def call_rng(self, history: Sequence[TrialRecord], salt: str = "") -> np.random.Generator:
+        import numpy as np  # here, not at import: validation and the light steps need the registry, not NumPy
+
         return np.random.default_rng(self.call_seed(history, salt))

@@ -1,16 +1,5 @@
-"""The cluster driver: the steps a compiled Argo Workflow runs, over the same engine as the local runner."""
+"""The cluster driver: the steps a compiled Argo Workflow runs, over the same engine as the local runner.
 
-from __future__ import annotations
-
-from .steps import Decision, Result, Suggestion, collect_step, decide_step, finish_step, init_step, suggest_step
-
-__all__ = [
-    "Decision",
-    "Result",
-    "Suggestion",
-    "collect_step",
-    "decide_step",
-    "finish_step",
-    "init_step",
-    "suggest_step",
-]
+The step functions live in :mod:`katib_flow.cluster.steps`; this package imports nothing on its own, so
+``katib-flow step ...`` and ``katib-flow --help`` load only what the command at hand needs.
+"""

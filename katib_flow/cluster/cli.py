@@ -11,19 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..cli_errors import guarded
-from ..engine import Trial
-from ..spec import load_experiment
-from ..store import Store
-from .kube import KubernetesApi, RunObjects, load_api_client
-from .pods import PodLogs
-from .steps import collect_step, decide_step, finish_step, init_step, primary_log, suggest_step
-from .volume import COLLECT_ROOT
-from .wait import Owner, wait_step
+
+# Each step imports what it runs when it runs: a step pod starts a fresh interpreter, and the
+# Kubernetes client, the algorithms or the collectors are needed by one step each.
+if TYPE_CHECKING:
+    from ..engine import Trial
 
 __all__ = ["step_group"]
 
@@ -73,6 +70,10 @@ def step_group() -> None:
 @guarded
 def init_command(file: Path, db: str | None, outputs: Path) -> None:
     """Store the experiment in FILE, or continue the stored one; outputs: experiment-id, completed."""
+    from ..spec import load_experiment
+    from ..store import Store
+    from .steps import init_step
+
     experiment = load_experiment(file)
     with Store(db) as store:
         stored = init_step(store, experiment)
@@ -102,6 +103,9 @@ def suggest_command(
     outputs: Path,
 ) -> None:
     """Claim the lane's trial; outputs: trial, run-object (JSON), runnable, completed."""
+    from ..store import Store
+    from .steps import suggest_step
+
     with Store(db) as store:
         s = suggest_step(
             store,
@@ -166,9 +170,14 @@ def collect_command(
     outputs: Path,
 ) -> None:
     """Parse the trial's metrics and finish it; outputs: state, objective."""
+    from ..store import Store
+    from .steps import collect_step, primary_log
+
     with Store(db) as store:
         lines: Iterable[str] = log_file if log_file is not None else ()
         if from_pod_logs:
+            from .pods import PodLogs
+
             lines = primary_log(store, name, namespace, trial, PodLogs.from_environment(), run_namespace)
         done = collect_step(
             store,
@@ -220,6 +229,12 @@ def wait_command(
     """
     if bool(owner_workflow) != bool(owner_uid):
         raise click.UsageError("--owner-workflow and --owner-uid go together")
+    from ..store import Store
+    from .kube import KubernetesApi, RunObjects, load_api_client
+    from .pods import PodLogs
+    from .volume import COLLECT_ROOT
+    from .wait import Owner, wait_step
+
     owner = Owner(owner_workflow, owner_uid) if owner_workflow and owner_uid else None
     api_client = load_api_client()
     from kubernetes import client
@@ -249,6 +264,9 @@ def wait_command(
 @guarded
 def decide_command(name: str, namespace: str | None, db: str | None, outputs: Path) -> None:
     """Whether the lane goes on; outputs: proceed (true/false), reason."""
+    from ..store import Store
+    from .steps import decide_step
+
     with Store(db) as store:
         decision = decide_step(store, name, namespace)
     _write(outputs, {"proceed": json.dumps(decision.proceed), "reason": decision.reason})
@@ -266,6 +284,9 @@ def finish_command(
     name: str, namespace: str | None, wait: bool, poll_seconds: float, db: str | None, outputs: Path
 ) -> None:
     """The final status; outputs: best-trial, best-parameters (JSON object), best-objective, status (JSON)."""
+    from ..store import Store
+    from .steps import finish_step
+
     with Store(db) as store:
         result = finish_step(store, name, namespace, wait=wait, poll_seconds=poll_seconds)
     _write(

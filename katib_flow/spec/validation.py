@@ -9,17 +9,18 @@ field path, before anything runs.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from ..algorithms import validate_algorithm
-from ..earlystopping import validate_early_stopping
 from ..exceptions import Problem, SpecError
-from ..space import SearchSpace, parse_parameter
 from . import constants as c
 from .collector_rules import validate_metrics_collector
 from .defaults import apply_defaults
 from .models import Experiment, ExperimentSpec, ObjectiveSpec
 from .paths import ROOT, SPEC
 from .template_rules import validate_trial_template
+
+if TYPE_CHECKING:
+    from ..space import SearchSpace
 
 __all__ = ["check", "validate"]
 
@@ -47,6 +48,10 @@ def _problems(exp: Experiment) -> list[Problem]:
     problems += _budget_problems(spec)
     problems += _objective_problems(spec.objective)
     space, param_problems = _search_space(spec)
+    # The plugins import the search space too.
+    from ..algorithms import validate_algorithm
+    from ..earlystopping import validate_early_stopping
+
     problems += validate_algorithm(spec, space if not param_problems else None)
     problems += validate_early_stopping(spec)
     if spec.resume_policy not in c.RESUME_POLICIES:
@@ -180,6 +185,8 @@ def _objective_problems(obj: ObjectiveSpec | None) -> list[Problem]:
 
 
 def _search_space(spec: ExperimentSpec) -> tuple[SearchSpace, list[Problem]]:
+    from ..space import SearchSpace, parse_parameter  # space imports this package's constants
+
     params_path = SPEC.child("parameters")
     problems: list[Problem] = []
     if spec.nas_config is not None:

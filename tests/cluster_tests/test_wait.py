@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from katib_flow import Experiment, algorithm, collector, early_stopping, minimize, search
-from katib_flow.cluster import init_step, suggest_step
 from katib_flow.cluster.kube import KubernetesApi, RunObjects
 from katib_flow.cluster.pods import PodLogs
+from katib_flow.cluster.steps import init_step, suggest_step
 from katib_flow.cluster.wait import Owner, wait_step
 from katib_flow.engine import find_experiment
 from katib_flow.engine.trials import load_trial
