@@ -16,8 +16,8 @@ import click
 
 from ..engine import Evaluation, init_experiment, result_error, set_workdir
 from ..exceptions import ExperimentInterrupted, check_choice
+from ..spec import check, load_experiment
 from ..spec import constants as c
-from ..spec import load_experiment
 from ..spec.models import Experiment
 from ..store import Store
 from .folders import ExperimentFolder, prepare_workdir
@@ -68,11 +68,11 @@ def run_experiment(
         path = Path(experiment)
         base = path.resolve().parent
         experiment = load_experiment(path)
+    ensure_open_files(check(experiment).spec.parallel_trial_count or 1)  # before anything is stored
     root = prepare_workdir(Path(workdir) if workdir is not None else Path.cwd() / ".katib-flow", _workdir_option)
     with Store(db) as store:
         stored = init_experiment(store, experiment, existing="reuse" if resume else "error")
         spec = stored.experiment.spec
-        ensure_open_files(spec.parallel_trial_count or 1)
         set_workdir(store, stored.id, str(root))
         folder = ExperimentFolder.claim(root, stored.experiment.name, stored.namespace, stored.identity)
         if folder.moved_aside is not None:

@@ -27,10 +27,10 @@ MARKER = ".katib-flow-experiment"
 def prepare_workdir(path: Path, option: str) -> Path:
     """``path`` made absolute, created, and checked writable; a clear error names ``option`` otherwise."""
     root = path.expanduser().absolute()
+    if root.exists() and not root.is_dir():
+        raise SpecError.single(option, f"cannot use {str(path)!r} for trial folders: it is not a folder")
     try:
         root.mkdir(parents=True, exist_ok=True)
-        if not root.is_dir():
-            raise NotADirectoryError(f"{root} is not a folder")
         with tempfile.TemporaryFile(dir=root):
             pass
     except OSError as err:

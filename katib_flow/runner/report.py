@@ -151,7 +151,13 @@ def print_summary(
 ) -> None:
     """How an experiment stands or ended, the best trial, the first failures, where the logs are."""
     status = evaluation.status
-    click.echo(f"experiment {_standing(evaluation, runner_alive)}: {evaluation.reason}")
+    if evaluation.completed or runner_alive:
+        click.echo(f"experiment {_standing(evaluation, runner_alive)}: {evaluation.reason}")
+    else:
+        click.echo(
+            "experiment interrupted: no runner holds it; continue with katib-flow run FILE --resume "
+            f"(Katib's condition: {evaluation.reason})"
+        )
     click.echo(
         f"trials: {status.get('trials', 0)} (succeeded {status.get('trialsSucceeded', 0)}, failed "
         f"{status.get('trialsFailed', 0)}, metrics unavailable {status.get('trialMetricsUnavailable', 0)}, "
@@ -174,7 +180,7 @@ def print_summary(
 
 def _standing(evaluation: Evaluation, runner_alive: bool) -> str:
     if not evaluation.completed:
-        return "running" if runner_alive else "not running (interrupted; resume with katib-flow run --resume)"
+        return "running"
     if not evaluation.succeeded:
         return "failed"
     if not evaluation.status.get("currentOptimalTrial"):

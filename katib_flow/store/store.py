@@ -40,9 +40,9 @@ _TRANSIENT_MYSQL = {1213, 1205, 2006, 2013, 2003}
 _ATTEMPTS = 8
 # Retries stop after this long even with attempts left: a server that accepts connections and never
 # answers would otherwise hold a command for attempts x read timeout.
-_RETRY_SECONDS = 120.0
+_RETRY_SECONDS = 60.0
 # PyMySQL waits forever by default, also for the greeting of a server that accepted the connection.
-_MYSQL_TIMEOUTS = {"connect_timeout": 10, "read_timeout": 60, "write_timeout": 60}
+_MYSQL_TIMEOUTS = {"connect_timeout": 10, "read_timeout": 30, "write_timeout": 30}
 _SQLITE_FILE = re.compile(r"^(?P<scheme>sqlite(?:\+\w+)?):///(?P<path>[^?]*)(?P<query>\?.*)?$")
 # The drivers katib-flow knows how to name in an error; others are reported by SQLAlchemy's words.
 _DRIVER_HINTS = {
