@@ -36,8 +36,20 @@ def test_store_script_runs() -> None:
 
 
 def test_runner_overhead_script_runs() -> None:
-    result = _script("runner_overhead.py", "--trials", "4", "--parallel", "1", "--rounds", "1")
-    assert [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| 1 ")] == ["1"]
+    result = _script("runner_overhead.py", "--trials", "8", "--parallel", "1", "--rounds", "1")
+    (row,) = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| 1 ")]
+    assert len(row) == 12  # 10 columns: the whole-run and the marginal (per extra trial) ratios
+
+
+def test_startup_script_runs_every_command() -> None:
+    result = _script("startup.py", "--repeats", "1")
+    names = [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| `")]
+    assert names == [
+        "`katib-flow --help`",
+        "`katib-flow validate quickstart`",
+        "`katib-flow step decide --help`",
+        "`katib-flow step decide (SQLite)`",
+    ]
 
 
 def test_quality_script_runs_quick_and_prints_every_table() -> None:

@@ -7,7 +7,7 @@ time.
 
 from __future__ import annotations
 
-from .claim import Claim, claim_trial
+from .claim import Claim, claim_trial, finish_and_claim
 from .evaluate import Evaluation, evaluate, experiment_status
 from .lifecycle import delete_experiment, find_experiment, init_experiment, list_experiments, set_workdir
 from .outcome import first_failures, has_result, result_error
@@ -31,6 +31,7 @@ __all__ = [
     "evaluate",
     "experiment_status",
     "find_experiment",
+    "finish_and_claim",
     "finish_trial",
     "first_failures",
     "has_result",

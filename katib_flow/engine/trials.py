@@ -171,43 +171,57 @@ def finish_trial(
 
     def run(session: Session) -> Trial:
         experiment_row = store.lock_experiment(session, experiment_id)
-        loaded = load_trial(session, experiment_id, name)
-        row, spec = loaded.row, loaded.experiment.spec
-        if row.state in _FINAL:
-            return trial_view(row)
-        if observations:
-            _insert_observations(session, experiment_id, name, observations, "collector", first_seq)
-        objective = spec.objective
-        assert objective is not None and objective.objective_metric_name
-        stored = [
-            Observation(*columns)
-            for columns in session.connection().execute(_OBSERVATIONS, {"experiment_id": experiment_id, "name": name})
-        ]
-        summaries = summarize(stored, metric_names(objective))
-        strategies = {s.name: s.value for s in objective.metric_strategies or [] if s.name and s.value}
-        value = objective_value(summaries, objective.objective_metric_name, strategies)
-        row.metrics = [s.to_dict() for s in summaries]
-        row.objective = value
-        row.completion_time = now()
-        if row.start_time is None:
-            row.start_time = row.completion_time
-        if outcome is Outcome.KILLED:
-            state, reason, text = TrialState.KILLED, "TrialKilled", message or "Trial is killed"
-        elif outcome is Outcome.FAILED:
-            state, reason, text = TrialState.FAILED, "TrialFailed", message or "Trial has failed"
-        elif outcome is Outcome.EARLY_STOPPED:
-            state, reason, text = TrialState.EARLY_STOPPED, "TrialEarlyStopped", message or "Trial is early stopped"
-        elif value is None:
-            state, reason = TrialState.METRICS_UNAVAILABLE, "MetricsUnavailable"
-            text = message or f"Metrics are not available: no numeric value of {objective.objective_metric_name!r}"
-        else:
-            state, reason, text = TrialState.SUCCEEDED, "TrialSucceeded", message or "Trial has succeeded"
-        row.state, row.reason, row.message = state.value, reason, text
-        session.flush()
-        conclude(session, experiment_row, loaded.experiment)
-        return trial_view(row)
+        return finish_in(session, experiment_row, name, outcome, message, observations, first_seq)
 
     return store.transaction(run)
+
+
+def finish_in(
+    session: Session,
+    experiment_row: ExperimentRow,
+    name: str,
+    outcome: Outcome,
+    message: str = "",
+    observations: Sequence[Observation] = (),
+    first_seq: int | None = None,
+) -> Trial:
+    """:func:`finish_trial` inside the caller's transaction, ``experiment_row`` write-locked."""
+    experiment_id = experiment_row.id
+    loaded = load_trial(session, experiment_id, name)
+    row, spec = loaded.row, loaded.experiment.spec
+    if row.state in _FINAL:
+        return trial_view(row)
+    if observations:
+        _insert_observations(session, experiment_id, name, observations, "collector", first_seq)
+    objective = spec.objective
+    assert objective is not None and objective.objective_metric_name
+    stored = [
+        Observation(*columns)
+        for columns in session.connection().execute(_OBSERVATIONS, {"experiment_id": experiment_id, "name": name})
+    ]
+    summaries = summarize(stored, metric_names(objective))
+    strategies = {s.name: s.value for s in objective.metric_strategies or [] if s.name and s.value}
+    value = objective_value(summaries, objective.objective_metric_name, strategies)
+    row.metrics = [s.to_dict() for s in summaries]
+    row.objective = value
+    row.completion_time = now()
+    if row.start_time is None:
+        row.start_time = row.completion_time
+    if outcome is Outcome.KILLED:
+        state, reason, text = TrialState.KILLED, "TrialKilled", message or "Trial is killed"
+    elif outcome is Outcome.FAILED:
+        state, reason, text = TrialState.FAILED, "TrialFailed", message or "Trial has failed"
+    elif outcome is Outcome.EARLY_STOPPED:
+        state, reason, text = TrialState.EARLY_STOPPED, "TrialEarlyStopped", message or "Trial is early stopped"
+    elif value is None:
+        state, reason = TrialState.METRICS_UNAVAILABLE, "MetricsUnavailable"
+        text = message or f"Metrics are not available: no numeric value of {objective.objective_metric_name!r}"
+    else:
+        state, reason, text = TrialState.SUCCEEDED, "TrialSucceeded", message or "Trial has succeeded"
+    row.state, row.reason, row.message = state.value, reason, text
+    session.flush()
+    conclude(session, experiment_row, loaded.experiment)
+    return trial_view(row)
 
 
 def stop_rules(store: Store, experiment_id: int) -> list[StopRule]:

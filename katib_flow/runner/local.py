@@ -19,12 +19,15 @@ from ..collectors import TensorFlowEventCollector, line_collector, metric_names
 from ..collectors.push import EXPERIMENT_ENV, TRIAL_ENV
 from ..engine import (
     EARLY_STOPPED_MESSAGE,
+    Claim,
     Evaluation,
     Outcome,
     RenderedTrial,
+    Slot,
     Trial,
     claim_trial,
     evaluate,
+    finish_and_claim,
     finish_trial,
     record_observations,
 )
@@ -35,7 +38,7 @@ from ..store import ENV_URL, Store
 from .feed import MetricsFeed, tail_file
 from .folders import ExperimentFolder
 from .lease import Lease
-from .orphans import kill_orphans, record_group
+from .orphans import kill_orphans
 from .process import GRACE_SECONDS, ProcessResult, TrialProcess
 from .workspace import Workspace, resolve_relative
 
@@ -107,7 +110,7 @@ class LocalRunner:
     def run(self) -> Evaluation:
         lease = Lease(self.store, self.experiment_id, self.experiment.name)
         for orphan in lease.acquire():
-            kill_orphans(self.folder.trial(orphan), TRIAL_ENV, orphan)
+            kill_orphans({TRIAL_ENV: orphan, EXPERIMENT_ENV: str(self.experiment_id), ENV_URL: self.store.url})
         try:
             slots = self.experiment.spec.parallel_trial_count or 1
             threads = [
@@ -134,27 +137,32 @@ class LocalRunner:
 
     def _slot(self, lane: int) -> None:
         iteration = 0
+        claim: Claim | None = None  # claimed when the previous trial finished, in the same transaction
         while not self._stop.is_set():
-            claim = claim_trial(self.store, self.experiment_id, (lane, iteration), start=True)
+            if claim is None:
+                claim = claim_trial(self.store, self.experiment_id, (lane, iteration), start=True)
             if claim.trial is None:
                 if claim.completed:
                     return
+                claim = None
                 self._stop.wait(_WAIT)
                 continue
             iteration += 1
-            if claim.rendered is not None:  # None: finished in an earlier run of this slot
-                self._run_trial(claim.trial, claim.rendered)
+            trial, rendered, claim = claim.trial, claim.rendered, None
+            if rendered is not None:  # None: finished in an earlier run of this slot
+                claim = self._run_trial(trial, rendered, (lane, iteration))
 
-    def _run_trial(self, trial: Trial, rendered: RenderedTrial) -> None:
+    def _run_trial(self, trial: Trial, rendered: RenderedTrial, next_slot: Slot) -> Claim | None:
+        """Run the trial and finish it; the next slot's claim when it was made with the finish."""
         try:
-            self._run_process(trial, rendered)
+            return self._run_process(trial, rendered, next_slot)
         except OSError as err:  # the trial folder could not be written: the run cannot go on
             message = f"Trial is killed: the runner could not prepare its folder: {err.strerror or err}"
             finish_trial(self.store, self.experiment_id, trial.name, Outcome.KILLED, message)
             where = f" ({err.filename})" if err.filename else ""
             raise TrialExecutionError(f"trial {trial.name}: {err.strerror or err}{where}") from err
 
-    def _run_process(self, trial: Trial, rendered: RenderedTrial) -> None:
+    def _run_process(self, trial: Trial, rendered: RenderedTrial, next_slot: Slot) -> Claim | None:
         started = time.monotonic()
         workspace = Workspace(self.folder.trial(trial.name))
         workspace.root.mkdir(parents=True, exist_ok=True)
@@ -205,7 +213,6 @@ class LocalRunner:
                 log_path=workspace.log,
                 on_line=on_line,
                 timeout=timeout,
-                on_start=lambda pid: record_group(workspace.root, pid),
             )
         )
         self.reporter.trial_started(trial)
@@ -216,14 +223,28 @@ class LocalRunner:
             record_observations(self.store, self.experiment_id, trial.name, events, source="tfevent", first_seq=0)
         outcome, message = _outcome(result, running.early_stopped, self._stop.is_set(), timeout)
         last, first = feed.drain()
-        finished = finish_trial(
-            self.store, self.experiment_id, trial.name, outcome, message, observations=last, first_seq=first
-        )
+        claim = None
+        if outcome is Outcome.KILLED or self._stop.is_set():
+            finished = finish_trial(
+                self.store, self.experiment_id, trial.name, outcome, message, observations=last, first_seq=first
+            )
+        else:
+            finished, claim = finish_and_claim(
+                self.store,
+                self.experiment_id,
+                trial.name,
+                outcome,
+                message,
+                next_slot,
+                observations=last,
+                first_seq=first,
+            )
         self.reporter.trial_finished(finished, time.monotonic() - started)
         if result.io_error is not None:
             raise TrialExecutionError(
                 f"trial {trial.name}: the runner {result.io_error}; the trial is Killed and runs again on resume"
             )
+        return claim
 
     def _attempts(
         self, name: str, running: _Running, feed: MetricsFeed, tailed: Path | None, retries: int

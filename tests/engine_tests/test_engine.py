@@ -16,6 +16,7 @@ from katib_flow.engine import (
     claim_trial,
     evaluate,
     find_experiment,
+    finish_and_claim,
     finish_trial,
     init_experiment,
     load_history,
@@ -373,3 +374,25 @@ def test_every_engine_function_called_twice_changes_nothing_the_second_time(stor
         before = _snapshot(store)
         step()
         assert _snapshot(store) == before
+
+
+def test_finish_and_claim_finishes_then_claims_the_next_slot_in_one_transaction(store: Store) -> None:
+    exp = init_experiment(store, experiment(max_trials=3, parallel=1, goal=0.1))
+    first = claim_trial(store, exp.id, (0, 0), start=True)
+    assert first.trial is not None
+    loss = [Observation("loss", "0.5", T0)]
+    done, following = finish_and_claim(
+        store, exp.id, first.trial.name, Outcome.SUCCEEDED, "", (0, 1), observations=loss, first_seq=0
+    )
+    assert done.state is TrialState.SUCCEEDED and done.objective == 0.5
+    assert following.trial is not None and following.trial.state is TrialState.RUNNING
+    assert following.rendered is not None
+    # The same slot asked again is the same trial (a restarted slot creates nothing).
+    assert claim_trial(store, exp.id, (0, 1), start=True).trial == following.trial
+    # A finish that reaches the goal gives no next trial: the claim sees the finished one.
+    goal = [Observation("loss", "0.05", T0)]
+    _, last = finish_and_claim(
+        store, exp.id, following.trial.name, Outcome.SUCCEEDED, "", (0, 2), observations=goal, first_seq=0
+    )
+    assert (last.trial, last.completed) == (None, True)
+    assert evaluate(store, exp.id).reason == "ExperimentGoalReached"
