@@ -194,3 +194,16 @@ def test_workdir_and_db_options_are_checked(tmp_path: Path) -> None:
     empty_db = subprocess.run([*cli, "--db", ""], capture_output=True, text=True, cwd=tmp_path)
     assert empty_db.returncode == 2 and "the database URL is empty" in empty_db.stderr
     assert not (tmp_path / ".katib-flow" / "katib-flow.db").exists()
+
+
+def test_a_relative_workdir_with_the_file_collector(tmp_path: Path) -> None:
+    doc = trial_experiment("relfile", ["--out=/katib/metrics.log"], maxTrialCount=2)
+    doc["spec"]["metricsCollectorSpec"] = {
+        "collector": {"kind": "File"},
+        "source": {"fileSystemPath": {"path": "/katib/metrics.log", "kind": "File"}},
+    }
+    path, db = write_experiment(tmp_path, doc), f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = run_cli(path, db, "--workdir", "wd", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr  # was: every trial MetricsUnavailable
+    assert stored_status(db, "relfile")["trialsSucceeded"] == 2
+    assert len(list((tmp_path / "wd" / "runs" / "relfile").glob("*/fs/katib/metrics.log"))) == 2
