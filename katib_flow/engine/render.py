@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..exceptions import SpecError
 from ..spec import constants as c
-from ..spec.containers import iter_containers
+from ..spec.containers import trial_containers
 from ..spec.models import Experiment
 from ..spec.paths import FieldPath
 from ..spec.placeholders import map_strings
@@ -101,9 +101,11 @@ def local_command(experiment: Experiment, run_object: Mapping[str, Any]) -> Loca
     """The primary container of a rendered run object, as a local command line."""
     template = experiment.spec.trial_template
     primary = template.primary_container_name if template else None
-    for _, container in iter_containers(run_object, FieldPath("trialSpec")):
-        if container.get("name") != primary:
+    sites, _ = trial_containers(run_object, FieldPath("trialSpec"))
+    for site in sites:
+        if site.name != primary:
             continue
+        container = site.container
         argv = [*container.get("command", []), *container.get("args", [])]
         env = {
             str(e["name"]): str(e.get("value", ""))
@@ -111,7 +113,9 @@ def local_command(experiment: Experiment, run_object: Mapping[str, Any]) -> Loca
             if isinstance(e, Mapping) and "name" in e and "valueFrom" not in e
         }
         return LocalCommand(argv, env, container.get("workingDir"), container.get("image"))
-    raise SpecError.single("spec.trialTemplate.primaryContainerName", f"no container named {primary!r}")
+    # Kinds whose containers are not visible (a custom resource) have no local command; ``run`` refuses them
+    # before anything starts (containers.local_refusal), the cluster driver never needs one.
+    return LocalCommand([])
 
 
 def render_trial(store: Store, experiment_id: int, name: str, *, start: bool = False) -> RenderedTrial:

@@ -15,9 +15,10 @@ from typing import Literal
 import click
 
 from ..engine import Evaluation, init_experiment, result_error, set_workdir
-from ..exceptions import ExperimentInterrupted, check_choice
+from ..exceptions import ExperimentInterrupted, SpecError, check_choice
 from ..spec import check, load_experiment
 from ..spec import constants as c
+from ..spec.containers import local_refusal
 from ..spec.models import Experiment
 from ..store import Store
 from .folders import ExperimentFolder, prepare_workdir
@@ -68,7 +69,9 @@ def run_experiment(
         path = Path(experiment)
         base = path.resolve().parent
         experiment = load_experiment(path)
-    ensure_open_files(check(experiment).spec.parallel_trial_count or 1)  # before anything is stored
+    defaulted = check(experiment)
+    _check_runnable(defaulted)
+    ensure_open_files(defaulted.spec.parallel_trial_count or 1)  # before anything is stored
     root = prepare_workdir(Path(workdir) if workdir is not None else Path.cwd() / ".katib-flow", _workdir_option)
     with Store(db) as store:
         stored = init_experiment(store, experiment, existing="reuse" if resume else "error")
@@ -106,6 +109,20 @@ def run_experiment(
         if error is not None and require_result:
             raise error
         return result
+
+
+def _check_runnable(experiment: Experiment) -> None:
+    """Refuse, before anything is stored, a trial that cannot be one local process."""
+    template = experiment.spec.trial_template
+    if template is None or template.trial_spec is None:
+        raise SpecError.single(
+            "spec.trialTemplate.configMap",
+            "katib-flow run needs the trial template itself (spec.trialTemplate.trialSpec); a ConfigMap template "
+            "is read on the cluster",
+        )
+    refusal = local_refusal(template.trial_spec, template.primary_container_name)
+    if refusal is not None:
+        raise SpecError.single("spec.trialTemplate.trialSpec.kind", refusal)
 
 
 @contextlib.contextmanager

@@ -59,7 +59,12 @@ DEFAULT_KUBEFLOW_JOB_FAILURE_CONDITION: Final = 'status.conditions.#(type=="Fail
 DEFAULT_TRAIN_JOB_SUCCESS_CONDITION: Final = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
 DEFAULT_TRAIN_JOB_FAILURE_CONDITION: Final = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
 DEFAULT_KUBEFLOW_JOB_PRIMARY_POD_LABELS: Final = {"training.kubeflow.org/job-role": "master"}
-DEFAULT_TRAIN_JOB_PRIMARY_POD_LABELS: Final = {"jobset.sigs.k8s.io/replicatedjob-name": "node"}
+# Katib's DefaultTrainJobPrimaryPodLabels (pkg/apis/controller/experiments/v1beta1/constants.go): the first
+# node's pod only, so a multi-node TrainJob's metrics are read from one pod.
+DEFAULT_TRAIN_JOB_PRIMARY_POD_LABELS: Final = {
+    "jobset.sigs.k8s.io/replicatedjob-name": "node",
+    "batch.kubernetes.io/job-completion-index": "0",
+}
 
 # Metrics collectors.
 COLLECTOR_STDOUT: Final = "StdOut"

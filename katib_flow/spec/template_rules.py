@@ -12,9 +12,9 @@ from typing import Any
 
 from ..exceptions import Problem
 from . import constants as c
-from .containers import iter_containers
+from .containers import ContainerSite, trial_containers
 from .models import ExperimentSpec, TrialTemplate
-from .paths import SPEC, FieldPath
+from .paths import SPEC
 from .placeholders import is_meta_reference, parameter_placeholders
 
 __all__ = ["validate_trial_template"]
@@ -136,12 +136,13 @@ def _run_object_problems(template: TrialTemplate, trial_spec: dict[str, Any]) ->
     if trial_spec.get("kind") == c.JOB_KIND and trial_spec.get("apiVersion") == c.JOB_API_VERSION:
         for key in sorted(set(trial_spec) - _JOB_TOP_LEVEL):
             problems.append(Problem(str(ts_path.child(key)), "unknown field of a batch/v1 Job"))
-    containers = list(iter_containers(trial_spec, ts_path))
-    for path, container in containers:
-        problems.extend(_container_problems(path, container))
+    sites, known = trial_containers(trial_spec, ts_path)
+    for site in sites:
+        problems.extend(_container_problems(site))
     primary = template.primary_container_name
-    if primary and not any(ct.get("name") == primary for _, ct in containers):
-        found = ", ".join(str(ct.get("name")) for _, ct in containers) or "none"
+    # A kind whose containers katib-flow cannot see is taken at its word, as Katib does.
+    if primary and known and not any(site.name == primary for site in sites):
+        found = ", ".join(site.name for site in sites) or "none"
         problems.append(
             Problem(
                 str(PATH.child("primaryContainerName")),
@@ -151,9 +152,11 @@ def _run_object_problems(template: TrialTemplate, trial_spec: dict[str, Any]) ->
     return problems
 
 
-def _container_problems(path: FieldPath, container: Mapping[str, Any]) -> list[Problem]:
+def _container_problems(site: ContainerSite) -> list[Problem]:
     problems = []
-    if not isinstance(container.get("name"), str) or not container.get("name"):
+    path, container = site.path, site.container
+    named_by_kind = site.name != container.get("name")  # Argo's main, Tekton's step-, TrainJob's node
+    if not named_by_kind and (not isinstance(container.get("name"), str) or not container.get("name")):
         problems.append(Problem(str(path.child("name")), "must be specified"))
     for key in ("command", "args"):
         value = container.get(key)

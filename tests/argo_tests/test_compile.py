@@ -12,6 +12,7 @@ from hera.workflows import Workflow
 from katib_flow.argo.compiler import ITERATIONS_PER_LANE, CompileOptions, compile_template, compile_workflow
 from katib_flow.exceptions import CompileError
 from katib_flow.spec import dump_experiment, load_experiment
+from katib_flow.spec import parse_experiment as load_experiment_text
 from katib_flow.spec.models import EarlyStoppingSpec
 
 from ..conftest import katib_example_files
@@ -196,3 +197,16 @@ def test_template_form_is_a_workflow_template_and_a_workflow_that_references_it(
     plain = {t["name"]: t for t in _compiled("random")["spec"]["templates"]}
     same = {t["name"]: t for t in template["spec"]["templates"] if t["name"] in ("lane", "suggest", "run-trial")}
     assert same == {name: plain[name] for name in same} and len(same) == 3  # a templateRef runs the same lanes
+
+
+@pytest.mark.parametrize("kind", ["argo", "trainjob", "custom"])
+def test_other_trial_kinds_compile_through_the_wait_step(kind: str) -> None:
+    from ..trial_kinds import ARGO_WORKFLOW, CUSTOM_KIND, TRAIN_JOB, experiment_with
+
+    template = {"argo": ARGO_WORKFLOW, "trainjob": TRAIN_JOB, "custom": CUSTOM_KIND}[kind]
+    experiment = load_experiment_text(yaml.safe_dump(experiment_with(template)))
+    document: dict[str, Any] = yaml.safe_load(compile_workflow(experiment, CompileOptions()).to_yaml())
+    assert schema_errors(document) == []
+    assert semantic_errors(document) == []
+    names = {t["name"] for t in document["spec"]["templates"]}
+    assert "wait-trial" in names and "run-trial" not in names  # Katib's GJSON conditions, judged by the wait step

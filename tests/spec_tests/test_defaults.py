@@ -69,7 +69,11 @@ def test_train_job_defaults() -> None:
     doc = set_(base(), "spec.trialTemplate.trialSpec.kind", "TrainJob")
     template = _defaulted(doc).spec.trial_template
     assert template is not None
-    assert template.primary_pod_labels == {"jobset.sigs.k8s.io/replicatedjob-name": "node"}
+    # Katib's DefaultTrainJobPrimaryPodLabels: node 0 only
+    assert template.primary_pod_labels == {
+        "jobset.sigs.k8s.io/replicatedjob-name": "node",
+        "batch.kubernetes.io/job-completion-index": "0",
+    }
     assert template.success_condition == c.DEFAULT_TRAIN_JOB_SUCCESS_CONDITION
 
 
