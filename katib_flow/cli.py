@@ -42,6 +42,17 @@ def main(debug: bool) -> None:
     """Tune hyperparameters with Katib's experiment language, locally or on Argo Workflows."""
 
 
+_TRIAL_TEMPLATES = click.option(
+    "--trial-templates",
+    "trial_templates",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar="PATH",
+    help="Where spec.trialTemplate.configMap templates are: a folder with a file named templatePath, or a YAML "
+    "file of ConfigMap manifests (kubectl get configmap NAME -o yaml). Repeatable.",
+)
+
+
 @main.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
 @click.option(
@@ -52,22 +63,24 @@ def main(debug: bool) -> None:
     show_default=True,
     help="text: 'FILE: valid' or one 'FILE: path: problem' line per problem; json: one report object.",
 )
+@_TRIAL_TEMPLATES
 @guarded
-def validate_command(files: tuple[Path, ...], output: str) -> None:
+def validate_command(files: tuple[Path, ...], output: str, trial_templates: tuple[Path, ...]) -> None:
     """Check Katib Experiment YAML files.
 
     Applies Katib's defaults, then every rule of Katib's validating webhook and
     the checks Katib leaves to its algorithm services (bounds, steps, algorithm
     settings, grid size, hyperband parallelism). Every problem is reported, one
     line each, with its field path. A file may hold several experiments
-    separated by '---'; each is checked.
+    separated by '---'; each is checked. A ConfigMap trial template is checked
+    too when --trial-templates says where it is (otherwise only its reference).
 
     Exit status: 0 when every experiment is valid, 2 otherwise.
     """
     debug = bool(click.get_current_context().find_root().params.get("debug"))
     report: list[dict[str, Any]] = []
     for path in files:
-        report.extend(_check_file(path, debug))
+        report.extend(_check_file(path, debug, trial_templates))
     if output == "json":
         click.echo(json.dumps(report, indent=2))
     else:
@@ -79,8 +92,9 @@ def validate_command(files: tuple[Path, ...], output: str) -> None:
     sys.exit(EXIT_OK if all(e["valid"] for e in report) else EXIT_INVALID)
 
 
-def _check_file(path: Path, debug: bool) -> list[dict[str, Any]]:
+def _check_file(path: Path, debug: bool, trial_templates: tuple[Path, ...] = ()) -> list[dict[str, Any]]:
     from .spec import parse_documents, read_text, validate
+    from .spec.template_source import files_lookup, resolve_trial_template
 
     source = str(path)
     try:
@@ -94,7 +108,17 @@ def _check_file(path: Path, debug: bool) -> list[dict[str, Any]]:
     entries = []
     for doc in docs:
         label = f"{source}[{doc.index}]" if several else source
-        problems = doc.problems if doc.experiment is None else validate(doc.experiment)
+        experiment = doc.experiment
+        problems = doc.problems
+        if experiment is not None and trial_templates:
+            try:
+                experiment = resolve_trial_template(
+                    experiment, files_lookup(trial_templates), ", ".join(map(str, trial_templates))
+                )
+            except SpecError as err:
+                problems, experiment = err.problems, None
+        if experiment is not None:
+            problems = validate(experiment)
         name = doc.experiment.name if doc.experiment is not None else None
         entries.append(_entry(label, name, problems))
     return entries
@@ -147,8 +171,11 @@ def _compile_options(image: str | None, namespace: str | None, db_secret: str, s
     help="Where trial folders go (default ./.katib-flow).",
 )
 @click.option("--quiet", is_flag=True, help="Plain log lines instead of the live view.")
+@_TRIAL_TEMPLATES
 @guarded
-def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, quiet: bool) -> None:
+def run_command(
+    file: Path, db: str | None, resume: bool, workdir: Path | None, quiet: bool, trial_templates: tuple[Path, ...]
+) -> None:
     """Run an experiment on this machine: trials are local processes, state is in the database.
 
     Each trial runs the primary container's command and args (no shell) in its
@@ -167,7 +194,13 @@ def run_command(file: Path, db: str | None, resume: bool, workdir: Path | None, 
 
     try:
         result = run_experiment(
-            file, db=db, resume=resume, workdir=workdir, progress="lines" if quiet else "live", summary=True
+            file,
+            db=db,
+            resume=resume,
+            workdir=workdir,
+            progress="lines" if quiet else "live",
+            summary=True,
+            trial_templates=trial_templates,
         )
     except ExperimentInterrupted as stopped:
         click.echo(f"interrupted: resume with katib-flow run {file} --resume", err=True)

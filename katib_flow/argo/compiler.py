@@ -8,8 +8,9 @@ depth 100); more need the WorkflowTemplate form, whose generations continue as
 new Workflows.
 
 Not built (refused with the field that needs it): the PrometheusMetric and
-Custom collectors, early stopping with a collector other than StdOut, and
-configMap trial templates.
+Custom collectors, and early stopping with a collector other than StdOut. A
+configMap trial template is read by the ``init`` step (stored with the
+experiment), so its trials always go through the wait step.
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ def template_name(experiment: Experiment) -> str:
 def argo_conditions(experiment: Experiment) -> ArgoConditions | None:
     """Argo selectors for the trial's run object, or None when the wait step must judge it."""
     template = experiment.spec.trial_template
-    assert template is not None and template.trial_spec is not None
+    assert template is not None
+    if template.trial_spec is None:
+        return None  # a ConfigMap template is read by the init step: its kind is not known here
     if experiment.spec.early_stopping is not None:
         return None  # the wait step follows the log and stops the trial
     return translate(template.trial_spec, template.success_condition, template.failure_condition)
@@ -179,15 +182,8 @@ def single_generation_problems(
 def unsupported(experiment: Experiment) -> list[Problem]:
     """What the compiler cannot build yet, with field paths."""
     spec = experiment.spec
-    template, mc = spec.trial_template, spec.metrics_collector_spec
+    mc = spec.metrics_collector_spec
     problems: list[Problem] = []
-    if template is None or template.trial_spec is None:
-        problems.append(
-            Problem(
-                "spec.trialTemplate.trialSpec",
-                "compile needs an inline trialSpec (configMap templates are not read yet)",
-            )
-        )
     kind = mc.collector.kind if mc is not None and mc.collector is not None else None
     if kind not in (c.COLLECTOR_STDOUT, c.COLLECTOR_PUSH, c.COLLECTOR_FILE, c.COLLECTOR_TFEVENT):
         problems.append(

@@ -69,14 +69,19 @@ def step_group() -> None:
 @_OUTPUTS
 @guarded
 def init_command(file: Path, db: str | None, outputs: Path) -> None:
-    """Store the experiment in FILE, or continue the stored one; outputs: experiment-id, completed."""
+    """Store the experiment in FILE, or continue the stored one; outputs: experiment-id, completed.
+
+    A spec.trialTemplate.configMap template is read through the Kubernetes API
+    the first time and stored with the experiment.
+    """
     from ..spec import load_experiment
     from ..store import Store
+    from .kube import config_map_lookup, load_api_client
     from .steps import init_step
 
     experiment = load_experiment(file)
     with Store(db) as store:
-        stored = init_step(store, experiment)
+        stored = init_step(store, experiment, lambda: config_map_lookup(load_api_client()))
     _write(outputs, {"experiment-id": str(stored.id), "completed": json.dumps(stored.completed)})
 
 

@@ -57,6 +57,26 @@ def retrying(call: Callable[[], T], sleep: Callable[[float], None] = time.sleep)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def config_map_lookup(api_client: Any) -> Callable[[str, str, str], str | None]:
+    """Read a key of a ConfigMap through the API (a trial template); None when the ConfigMap or key is missing."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    core = client.CoreV1Api(api_client)
+
+    def lookup(namespace: str, name: str, key: str) -> str | None:
+        try:
+            config_map = retrying(lambda: core.read_namespaced_config_map(name, namespace))
+        except ClusterError as err:
+            if isinstance(err.__cause__, ApiException) and err.__cause__.status == 404:
+                return None
+            raise
+        value = (config_map.data or {}).get(key)
+        return value if isinstance(value, str) else None
+
+    return lookup
+
+
 def _message(err: Any) -> str:
     try:
         return str(json.loads(err.body).get("message", ""))

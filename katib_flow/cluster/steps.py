@@ -15,6 +15,7 @@ reported, finish it) -> ``decide`` (go on or stop).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,9 +35,10 @@ from ..engine import (
 )
 from ..engine.trials import load_trial
 from ..engine.views import trial_view
-from ..exceptions import CollectorError
+from ..exceptions import CollectorError, SpecError, StorageError
 from ..spec import constants as c
 from ..spec.models import Experiment
+from ..spec.template_source import SOURCE_ANNOTATION, TemplateLookup, resolve_trial_template, source_of
 from ..store import Store
 from .pods import PodLogs, primary_pod_selector
 from .volume import collected_path, mount_metrics_volume
@@ -94,9 +96,39 @@ def stored_trial(store: Store, name: str, namespace: str | None, trial: str) -> 
     return stored, store.transaction(lambda session: trial_view(load_trial(session, stored.id, trial).row))
 
 
-def init_step(store: Store, experiment: Experiment) -> StoredExperiment:
-    """Store the experiment, or continue the stored one (a retried init, a successor Workflow)."""
+def init_step(
+    store: Store, experiment: Experiment, templates: Callable[[], TemplateLookup] | None = None
+) -> StoredExperiment:
+    """Store the experiment, or continue the stored one (a retried init, a successor Workflow).
+
+    A ConfigMap trial template is read once: from the stored experiment when an
+    earlier init stored it from the same ConfigMap (so a successor generation
+    keeps the template even if the ConfigMap was edited since), otherwise
+    through ``templates()`` (the Kubernetes API in a step pod).
+    """
+    source = source_of(experiment)
+    if source is not None:
+        stored = _stored_template(store, experiment, source)
+        if stored is not None:
+            experiment = resolve_trial_template(experiment, stored, "the stored experiment")
+        elif templates is not None:
+            experiment = resolve_trial_template(experiment, templates(), "the cluster")
+        else:
+            raise SpecError.single("spec.trialTemplate.configMap", f"{source}: nothing to read it from")
     return init_experiment(store, experiment, existing="reuse")
+
+
+def _stored_template(store: Store, experiment: Experiment, source: str) -> TemplateLookup | None:
+    try:
+        stored = find_experiment(store, experiment.name, experiment.namespace)
+    except StorageError:
+        return None
+    annotations = stored.experiment.metadata.annotations or {}
+    template = stored.experiment.spec.trial_template
+    if annotations.get(SOURCE_ANNOTATION) != source or template is None or template.trial_spec is None:
+        return None
+    text = json.dumps(template.trial_spec)  # YAML reads JSON
+    return lambda _namespace, _name, _key: text
 
 
 def suggest_step(

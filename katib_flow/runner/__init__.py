@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Literal
@@ -20,6 +20,7 @@ from ..spec import check, load_experiment
 from ..spec import constants as c
 from ..spec.containers import local_refusal
 from ..spec.models import Experiment
+from ..spec.template_source import files_lookup, resolve_trial_template, source_of
 from ..store import Store
 from .folders import ExperimentFolder, prepare_workdir
 from .limits import ensure_open_files
@@ -43,6 +44,7 @@ def run_experiment(
     progress: Progress = "none",
     summary: bool = False,
     require_result: bool = False,
+    trial_templates: Sequence[str | os.PathLike[str]] = (),
     _workdir_option: str = "--workdir",
 ) -> Evaluation:
     """Run an experiment (a model or a YAML path) locally to completion and return its final evaluation.
@@ -61,7 +63,9 @@ def run_experiment(
     succeeded (:func:`katib_flow.engine.has_result` tells); with
     ``require_result`` an experiment that failed or has no successful trial
     raises :class:`~katib_flow.exceptions.ExperimentFailedError` with the first
-    failures' messages instead.
+    failures' messages instead. ``trial_templates`` (folders or ConfigMap
+    manifest files) supply a ``spec.trialTemplate.configMap`` template, which is
+    read once and stored with the experiment.
     """
     check_choice("progress", progress, PROGRESS)
     base = Path.cwd()
@@ -69,6 +73,8 @@ def run_experiment(
         path = Path(experiment)
         base = path.resolve().parent
         experiment = load_experiment(path)
+    if trial_templates:
+        experiment = resolve_trial_template(experiment, files_lookup(trial_templates), _listing(trial_templates))
     defaulted = check(experiment)
     _check_runnable(defaulted)
     ensure_open_files(defaulted.spec.parallel_trial_count or 1)  # before anything is stored
@@ -111,14 +117,18 @@ def run_experiment(
         return result
 
 
+def _listing(paths: Sequence[str | os.PathLike[str]]) -> str:
+    return ", ".join(str(p) for p in paths)
+
+
 def _check_runnable(experiment: Experiment) -> None:
     """Refuse, before anything is stored, a trial that cannot be one local process."""
     template = experiment.spec.trial_template
     if template is None or template.trial_spec is None:
         raise SpecError.single(
             "spec.trialTemplate.configMap",
-            "katib-flow run needs the trial template itself (spec.trialTemplate.trialSpec); a ConfigMap template "
-            "is read on the cluster",
+            f"the trial template is in a ConfigMap ({source_of(experiment)}): give katib-flow run the folder or "
+            "the ConfigMap manifest that holds it with --trial-templates PATH",
         )
     refusal = local_refusal(template.trial_spec, template.primary_container_name)
     if refusal is not None:

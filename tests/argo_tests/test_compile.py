@@ -199,12 +199,16 @@ def test_template_form_is_a_workflow_template_and_a_workflow_that_references_it(
     assert same == {name: plain[name] for name in same} and len(same) == 3  # a templateRef runs the same lanes
 
 
-@pytest.mark.parametrize("kind", ["argo", "trainjob", "custom"])
+@pytest.mark.parametrize("kind", ["argo", "trainjob", "custom", "configmap"])
 def test_other_trial_kinds_compile_through_the_wait_step(kind: str) -> None:
+    from ..spec_tests.test_template_source import configmap_experiment
     from ..trial_kinds import ARGO_WORKFLOW, CUSTOM_KIND, TRAIN_JOB, experiment_with
 
-    template = {"argo": ARGO_WORKFLOW, "trainjob": TRAIN_JOB, "custom": CUSTOM_KIND}[kind]
-    experiment = load_experiment_text(yaml.safe_dump(experiment_with(template)))
+    if kind == "configmap":  # its kind is known only when the init step has read the ConfigMap
+        source = configmap_experiment()[0]
+    else:
+        source = experiment_with({"argo": ARGO_WORKFLOW, "trainjob": TRAIN_JOB, "custom": CUSTOM_KIND}[kind])
+    experiment = load_experiment_text(yaml.safe_dump(source))
     document: dict[str, Any] = yaml.safe_load(compile_workflow(experiment, CompileOptions()).to_yaml())
     assert schema_errors(document) == []
     assert semantic_errors(document) == []

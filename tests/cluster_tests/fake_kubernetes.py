@@ -109,6 +109,8 @@ def _handler(state: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
                 self._pods(parts[3], query.get("labelSelector", [""])[0])
             elif parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 7 and parts[6] == "log":
                 self._log(parts[3], parts[5], query.get("container", [""])[0], query.get("follow") == ["true"])
+            elif parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 6 and parts[4] == "configmaps":
+                self._object(method, "configmaps", parts[3], parts[5], body)
             elif parts[0] == "apis" and len(parts) == 3:
                 self._discovery("/".join(parts[1:3]))
             elif parts[0] == "apis" and len(parts) in (6, 7) and parts[3] == "namespaces":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from katib_flow import Experiment, algorithm, collector, minimize, search
 from katib_flow.cluster.steps import collect_step, decide_step, finish_step, init_step, suggest_step
 from katib_flow.engine.render import local_command
+from katib_flow.exceptions import SpecError
 from katib_flow.history import TrialState
 from katib_flow.spec import Experiment as Wire
 from katib_flow.store import ObservationRow, Store
@@ -136,3 +138,32 @@ def test_file_collector_reads_the_trials_metrics_file(store: Store, tmp_path: Pa
     trial = collect_step(store, "lanes", "team", suggestion.trial, succeeded=True, metrics_path=metrics)
     assert trial.objective == pytest.approx(0.25)
     assert decide_step(store, "lanes", "team").reason == "ExperimentMaxTrialsReached"
+
+
+def test_init_reads_a_configmap_template_once_through_the_api(tmp_path: Path) -> None:
+    import yaml
+
+    from katib_flow.cluster.kube import config_map_lookup
+    from katib_flow.spec import parse_experiment
+
+    from ..spec_tests.test_template_source import config_map, configmap_experiment
+    from .fake_kubernetes import fake_kubernetes
+
+    doc, trial_spec = configmap_experiment("cm-cluster")
+    experiment = parse_experiment(yaml.safe_dump(doc))
+    with fake_kubernetes() as (fake, core), Store(f"sqlite:///{tmp_path / 'db'}") as store:
+        missing = config_map_lookup(core.api_client)
+        with pytest.raises(SpecError, match="was not found in the cluster"):
+            init_step(store, experiment, lambda: missing)
+        fake.objects[("configmaps", "kubeflow", "trial-templates")] = config_map(trial_spec)
+        stored = init_step(store, experiment, lambda: config_map_lookup(core.api_client))
+        template = stored.experiment.spec.trial_template
+        assert template is not None and template.trial_spec is not None
+        assert template.trial_spec["spec"] == trial_spec["spec"]
+        # The ConfigMap is edited: a successor generation's init keeps the stored template.
+        edited = copy.deepcopy(trial_spec)
+        edited["spec"]["template"]["spec"]["containers"][0]["image"] = "changed:2"
+        fake.objects[("configmaps", "kubeflow", "trial-templates")] = config_map(edited)
+        again = init_step(store, experiment, lambda: config_map_lookup(core.api_client))
+        assert again.id == stored.id and again.experiment.spec.trial_template == template
+        assert sum("configmaps" in r for r in fake.requests) == 2  # the missing one, then the first read
