@@ -8,7 +8,7 @@ depth 100); more need the WorkflowTemplate form, whose generations continue as
 new Workflows.
 
 Not built (refused with the field that needs it): the PrometheusMetric and
-Custom collectors, and early stopping with a collector other than StdOut. A
+Custom collectors. A
 configMap trial template is read by the ``init`` step (stored with the
 experiment), so its trials always go through the wait step.
 """
@@ -190,13 +190,6 @@ def unsupported(experiment: Experiment) -> list[Problem]:
             Problem(
                 "spec.metricsCollectorSpec.collector.kind",
                 f"the {kind} collector is not compiled yet (StdOut, File, TensorFlowEvent and Push are)",
-            )
-        )
-    elif spec.early_stopping is not None and kind != c.COLLECTOR_STDOUT:
-        problems.append(
-            Problem(
-                "spec.earlyStopping",
-                "early stopping on the cluster follows the trial's log: it needs the StdOut collector",
             )
         )
     return problems

@@ -9,9 +9,11 @@ pod failure policy) and where the experiment stops trials early. It:
   retried step never fails on AlreadyExists and never runs a trial twice);
 - polls it and evaluates the template's GJSON conditions as Katib's trial
   controller does (:func:`katib_flow.cluster.gjson.judge`);
-- when the trial has stop rules, follows the primary container's log while it
-  runs, records the metrics as they appear and, once every rule holds, deletes
-  the run object: the trial ends ``EarlyStopped``, as in Katib;
+- when the trial has stop rules, follows its metrics while it runs (the
+  primary container's log for StdOut, its file or event folder on the metrics
+  claim for File and TensorFlowEvent, the store for Push), records them as they
+  appear and, once every rule holds, deletes the run object: the trial ends
+  ``EarlyStopped``, as in Katib;
 - finishes the trial with its metrics, so the lane needs no collect step.
 """
 
@@ -20,19 +22,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..collectors import line_collector, metric_names
 from ..engine import EARLY_STOPPED_MESSAGE, Outcome, Trial, finish_trial
+from ..engine.feed import MetricsFeed, follow_events, follow_pushed, tail_file
 from ..exceptions import CollectorError
-from ..runner.feed import MetricsFeed
 from ..spec import constants as c
+from ..spec.models import Experiment
 from ..store import Store
 from .gjson import judge
 from .kube import RunObjects
 from .pods import PodLogs, primary_pod_selector
 from .steps import collect_step, stored_trial
-from .volume import COLLECT_ROOT, mount_metrics_volume
+from .volume import COLLECT_ROOT, collected_path, mount_metrics_volume
 
 __all__ = ["Owner", "placed", "wait_step"]
 
@@ -105,16 +109,18 @@ def wait_step(
 
     stop = threading.Event()
     follower: tuple[threading.Thread, threading.Event, MetricsFeed] | None = None
-    if current.stop_rules and stdout:
-        parser = line_collector(mc, metric_names(objective))
-        feed = MetricsFeed(store, stored.id, trial, parser, current.stop_rules, stop.set)
-        done = threading.Event()
-        thread = threading.Thread(
-            target=pods.follow,
-            args=(pod_namespace, selector, container, feed.line, done, min(poll_seconds, 2.0)),
-            daemon=True,
-        )
-        follower = (thread, done, feed)
+    if current.stop_rules:
+        follower = _follower(store, stored.experiment, stored.id, trial, current, stop, metrics_root, poll_seconds)
+        if follower is None and stdout:
+            parser = line_collector(mc, metric_names(objective))
+            feed = MetricsFeed(store, stored.id, trial, parser, current.stop_rules, stop.set)
+            done = threading.Event()
+            thread = threading.Thread(
+                target=pods.follow,
+                args=(pod_namespace, selector, container, feed.line, done, min(poll_seconds, 2.0)),
+                daemon=True,
+            )
+            follower = (thread, done, feed)
 
     objects.get_or_create(run_object)
     if follower is not None:
@@ -153,5 +159,35 @@ def wait_step(
     thread, done, feed = follower
     done.set()
     thread.join(_FOLLOWER_GRACE_SECONDS)
-    batch, first = feed.drain()
+    batch, first = feed.drain() if feed.record else ([], None)
     return finish_trial(store, stored.id, trial, outcome, message, observations=batch, first_seq=first)
+
+
+def _follower(
+    store: Store,
+    experiment: Experiment,
+    experiment_id: int,
+    trial: str,
+    current: Trial,
+    stop: threading.Event,
+    metrics_root: str,
+    poll_seconds: float,
+) -> tuple[threading.Thread, threading.Event, MetricsFeed] | None:
+    """What follows a File, TensorFlowEvent or Push trial's metrics for its stop rules; None for StdOut."""
+    spec = experiment.spec
+    mc, objective = spec.metrics_collector_spec, spec.objective
+    assert mc is not None and mc.collector is not None and objective is not None
+    kind, names, poll = mc.collector.kind, metric_names(objective), min(poll_seconds, 2.0)
+    done = threading.Event()
+    if kind == c.COLLECTOR_PUSH:
+        feed = MetricsFeed(store, experiment_id, trial, None, current.stop_rules, stop.set, record=False)
+        args: tuple[object, ...] = (store, feed, done, poll)
+        return threading.Thread(target=follow_pushed, args=args, daemon=True), done, feed
+    path = collected_path(experiment, trial, metrics_root)
+    if path is None:
+        return None
+    if kind == c.COLLECTOR_FILE:
+        feed = MetricsFeed(store, experiment_id, trial, line_collector(mc, names), current.stop_rules, stop.set)
+        return threading.Thread(target=tail_file, args=(Path(path), feed, done, poll), daemon=True), done, feed
+    feed = MetricsFeed(store, experiment_id, trial, None, current.stop_rules, stop.set)
+    return threading.Thread(target=follow_events, args=(Path(path), names, feed, done, poll), daemon=True), done, feed

@@ -7,6 +7,7 @@ so a crash or Ctrl-C loses no finished trial and a resumed run reruns none.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -31,11 +32,11 @@ from ..engine import (
     finish_trial,
     record_observations,
 )
+from ..engine.feed import MetricsFeed, follow_events, follow_pushed, tail_file
 from ..exceptions import TrialExecutionError
 from ..spec import constants as c
 from ..spec.models import Experiment
 from ..store import ENV_URL, Store
-from .feed import MetricsFeed, tail_file
 from .folders import ExperimentFolder
 from .lease import Lease
 from .orphans import kill_orphans
@@ -203,7 +204,25 @@ class LocalRunner:
             running.early_stopped = True
             running.process.stop(self.grace)
 
-        feed = MetricsFeed(self.store, self.experiment_id, trial.name, parser, trial.stop_rules, early_stop)
+        # Pushed metrics are in the store already: the feed only watches them for the stop rules.
+        pushed = kind == c.COLLECTOR_PUSH
+        feed = MetricsFeed(
+            self.store,
+            self.experiment_id,
+            trial.name,
+            parser,
+            trial.stop_rules,
+            early_stop,
+            record=not pushed,
+        )
+        follow: Callable[[threading.Event], None] | None = None
+        live_events = kind == c.COLLECTOR_TFEVENT and local_source is not None and bool(trial.stop_rules)
+        if kind == c.COLLECTOR_FILE and local_source is not None:
+            follow = functools.partial(tail_file, local_source, feed)
+        elif live_events and local_source is not None:
+            follow = functools.partial(follow_events, local_source, names, feed)
+        elif pushed and trial.stop_rules:
+            follow = functools.partial(follow_pushed, self.store, feed)
         on_line = feed.line if kind == c.COLLECTOR_STDOUT else None
         running = _Running(
             lambda: TrialProcess(
@@ -216,13 +235,12 @@ class LocalRunner:
             )
         )
         self.reporter.trial_started(trial)
-        tailed = local_source if kind == c.COLLECTOR_FILE else None
-        result = self._attempts(trial.name, running, feed, tailed, retries)
-        if kind == c.COLLECTOR_TFEVENT and local_source is not None:
+        result = self._attempts(trial.name, running, follow, retries)
+        if kind == c.COLLECTOR_TFEVENT and local_source is not None and not live_events:
             events = TensorFlowEventCollector(names).collect(local_source)
             record_observations(self.store, self.experiment_id, trial.name, events, source="tfevent", first_seq=0)
         outcome, message = _outcome(result, running.early_stopped, self._stop.is_set(), timeout)
-        last, first = feed.drain()
+        last, first = feed.drain() if feed.record else ([], None)
         claim = None
         if outcome is Outcome.KILLED or self._stop.is_set():
             finished = finish_trial(
@@ -247,7 +265,7 @@ class LocalRunner:
         return claim
 
     def _attempts(
-        self, name: str, running: _Running, feed: MetricsFeed, tailed: Path | None, retries: int
+        self, name: str, running: _Running, follow: Callable[[threading.Event], None] | None, retries: int
     ) -> ProcessResult:
         """Run the trial's process, and again up to ``retries`` times while it fails."""
         attempt = 0
@@ -258,8 +276,8 @@ class LocalRunner:
                 running.process.stop(self.grace)
             done = threading.Event()
             tailer = None
-            if tailed is not None:
-                tailer = threading.Thread(target=tail_file, args=(tailed, feed, done), daemon=True)
+            if follow is not None:  # the metrics file, event files or pushed metrics, for the stop rules
+                tailer = threading.Thread(target=follow, args=(done,), daemon=True)
                 tailer.start()
             try:
                 result = running.process.run()

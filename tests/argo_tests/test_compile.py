@@ -90,7 +90,7 @@ def test_the_checks_catch_a_misspelt_key_and_a_dangling_reference() -> None:
 
 
 def _refusable(tmp_path: Path) -> Path:
-    """Katib's File collector example with early stopping and 10,000 trials: two things one Workflow cannot do."""
+    """Katib's File collector example with early stopping and 10,000 trials: more than one Workflow can run."""
     experiment = load_experiment(_example("file-metrics-collector"))
     stopping = EarlyStoppingSpec.model_validate({"algorithmName": "medianstop"})
     spec = experiment.spec.model_copy(update={"early_stopping": stopping, "max_trial_count": 10000})
@@ -102,8 +102,9 @@ def _refusable(tmp_path: Path) -> Path:
 def test_what_cannot_run_is_refused_with_field_paths(tmp_path: Path) -> None:
     with pytest.raises(CompileError) as err:
         compile_workflow(load_experiment(_refusable(tmp_path)))
-    assert [str(p).split(":")[0] for p in err.value.problems] == ["spec.earlyStopping", "spec.maxTrialCount"]
-    assert "needs the StdOut collector" in str(err.value.problems[0])
+    # Early stopping with the File collector compiles (the wait step follows the file on the claim).
+    assert [str(p).split(":")[0] for p in err.value.problems] == ["spec.maxTrialCount"]
+    assert "--template" in str(err.value.problems[0])
 
 
 def test_file_and_tfevent_collectors_read_the_shared_volume() -> None:
@@ -138,7 +139,7 @@ def test_kinds_argo_cannot_judge_go_through_the_wait_step() -> None:
     assert templates["wait-trial"]["retryStrategy"]["limit"] == 3  # safe: a retry finds the object it created
 
 
-def test_early_stopping_compiles_to_the_wait_step_and_needs_the_stdout_collector() -> None:
+def test_early_stopping_compiles_to_the_wait_step() -> None:
     experiment = load_experiment(_example("random"))
     stopping = {"algorithmName": "medianstop", "algorithmSettings": [{"name": "min_trials_required", "value": "2"}]}
     spec = experiment.spec.model_copy(update={"early_stopping": EarlyStoppingSpec.model_validate(stopping)})
@@ -178,7 +179,7 @@ def test_compile_command_writes_yaml_and_refuses_with_one_line_per_problem(tmp_p
     refused = CliRunner().invoke(main, ["compile", str(_refusable(tmp_path))])
     assert refused.exit_code == 2
     lines = refused.output.strip().splitlines()
-    assert [line.split(":")[1].strip() for line in lines] == ["spec.earlyStopping", "spec.maxTrialCount"]
+    assert [line.split(":")[1].strip() for line in lines] == ["spec.maxTrialCount"]
 
 
 def test_template_form_is_a_workflow_template_and_a_workflow_that_references_it(tmp_path: Path) -> None:

@@ -243,3 +243,32 @@ def test_the_file_collector_on_the_wait_path_reads_the_trials_folder_of_the_clai
     assert (tmp_path / name / "metrics.log").read_text() == "loss=0.05\n"
     mount = job["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]
     assert (mount["mountPath"], mount["subPath"]) == ("/var/log/katib", name)
+
+
+def test_early_stopping_with_the_file_collector_follows_the_file_on_the_claim(store: Store, tmp_path: Path) -> None:
+    program = (
+        "import sys, time\n"
+        "x, path = float(sys.argv[1]), sys.argv[2]\n"
+        "with open(path, 'a') as f:\n"
+        "    for step in range(40):\n"
+        "        f.write(f'loss={x + 0.1 / (step + 1):.6f}\\n'); f.flush(); time.sleep(0.05)\n"
+    )
+    wire = waiting(
+        parameters={"x": search.discrete([0.1, 0.5])},
+        image="python:3.11",
+        command=[sys.executable, "-c", program, "${trialParameters.x}", "/var/log/katib/metrics.log"],
+        metrics_collector=collector.file("/var/log/katib/metrics.log"),
+        early_stopping=early_stopping("medianstop", min_trials_required=1, start_step=2),
+    )
+    init_step(store, wire)
+    with fake_kubernetes() as (fake, core):
+        JobController(fake, {"shared": tmp_path}).attach()
+        objects = RunObjects(KubernetesApi(core.api_client))
+        options: dict[str, Any] = {"poll_seconds": 0.05, "metrics_claim": "shared", "metrics_root": str(tmp_path)}
+        first = wait_step(store, "waiting", "team", next_trial(store, 0), objects, PodLogs(core), **options)
+        second = next_trial(store, 1)
+        stopped = wait_step(store, "waiting", "team", second, objects, PodLogs(core), **options)
+    assert first.state is TrialState.SUCCEEDED
+    assert stopped.state is TrialState.EARLY_STOPPED and stopped.objective is not None
+    written = (tmp_path / second / "metrics.log").read_text().splitlines()
+    assert 2 <= len(written) < 40  # its Job was deleted long before its 40 steps

@@ -46,7 +46,11 @@ out = args.get("out")
 for step in range(steps):
     loss = (x - 0.3) ** 2 + (1.0 if mode == "bad" else 0.1) / (step + 1)
     line = f"step {step}: loss={loss:.6f} accuracy={1 - loss:.6f}"
-    if out and args.get("format") == "json":
+    if args.get("report") == "push":  # Push collector: report_metrics, and a line to count the steps by
+        import katib_flow
+        katib_flow.report_metrics({"loss": loss, "accuracy": 1 - loss}, step=step)
+        print(f"pushed step {step}", flush=True)
+    elif out and args.get("format") == "json":
         with open(out, "a") as f:
             f.write(json.dumps({"loss": loss, "accuracy": str(1 - loss), "step": step}) + "\n")
     elif out:

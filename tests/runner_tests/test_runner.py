@@ -130,10 +130,12 @@ def test_push_collector(tmp_path: Path, db_url: str) -> None:
     assert status["trialsSucceeded"] == 2
 
 
-def test_early_stopping_stops_a_trial_that_is_worse_than_the_rule(tmp_path: Path, db_url: str) -> None:
-    doc = _experiment(
-        "es", ["--mode=${trialParameters.mode}", "--steps=40", "--delay=0.05"], maxTrialCount=3, parallelTrialCount=1
-    )
+@pytest.mark.parametrize("report", ["stdout", "push"])
+def test_early_stopping_stops_a_trial_that_is_worse_than_the_rule(tmp_path: Path, db_url: str, report: str) -> None:
+    args = ["--mode=${trialParameters.mode}", "--steps=40", "--delay=0.05", f"--report={report}"]
+    doc = _experiment("es", args, maxTrialCount=3, parallelTrialCount=1)
+    if report == "push":  # followed in the store while the trial runs, as the log is for StdOut
+        doc["spec"]["metricsCollectorSpec"] = {"collector": {"kind": "Push"}}
     doc["spec"]["algorithm"] = {"algorithmName": "grid"}
     doc["spec"]["parameters"] = [
         {"name": "x", "parameterType": "double", "feasibleSpace": {"min": "0.3", "max": "0.3", "step": "0.1"}},
@@ -153,7 +155,8 @@ def test_early_stopping_stops_a_trial_that_is_worse_than_the_rule(tmp_path: Path
     assert status["trialsEarlyStopped"] == 1
     (stopped,) = status["earlyStoppedTrialList"]
     log = next((tmp_path / ".katib-flow" / "runs" / "es").glob(f"{stopped}/trial.log")).read_text()
-    assert log.count("loss=") < 40  # it did not run to the end
+    steps = log.count("pushed step") if report == "push" else log.count("loss=")
+    assert 2 <= steps < 40  # it did not run to the end
 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "kill-9"])
