@@ -61,3 +61,31 @@ def test_katib_examples_match_their_golden_digests() -> None:
     stored = json.loads(DIGESTS.read_text())
     changed = sorted(name for name in digests if stored.get(name) != digests[name])
     assert changed == [], f"compiled output changed for {changed}: regenerate with KATIB_FLOW_UPDATE_GOLDEN=1"
+
+
+def _trial_kind_experiments() -> dict[str, dict[str, object]]:
+    from ..spec_tests.test_template_source import configmap_experiment
+    from ..trial_kinds import ARGO_WORKFLOW, TRAIN_JOB, experiment_with
+
+    return {
+        "trial-argo-workflow": experiment_with(ARGO_WORKFLOW, "argo-trials"),
+        "trial-trainjob": experiment_with(TRAIN_JOB, "trainjob-trials"),
+        "trial-configmap": configmap_experiment("configmap-trials")[0],
+    }
+
+
+@pytest.mark.parametrize("name", ["trial-argo-workflow", "trial-trainjob", "trial-configmap"])
+def test_trial_kinds_match_their_golden_workflow(name: str) -> None:
+    import yaml
+
+    from katib_flow.spec import parse_experiment
+
+    experiment = parse_experiment(yaml.safe_dump(_trial_kind_experiments()[name]))
+    text = compile_workflow(experiment).to_yaml()
+    golden = GOLDEN / f"{name}.yaml"
+    if UPDATE:
+        golden.write_text(text)
+    assert text == golden.read_text(), f"{golden.name} differs: regenerate with KATIB_FLOW_UPDATE_GOLDEN=1"
+    document = yaml.safe_load(text)
+    assert schema_errors(document) == [] and semantic_errors(document) == []
+    assert "wait-trial" in {t["name"] for t in document["spec"]["templates"]}

@@ -237,3 +237,33 @@ def test_the_file_collector_reads_the_trials_files_from_the_shared_volume(kube: 
     assert sorted(p.parent.name for p in (tmp_path / "argo" / "metrics-pvc").glob("*/metrics.log")) == sorted(
         name for name, _, _ in trials
     )
+
+
+def test_a_configmap_template_of_a_train_job_runs_through_init_and_the_wait_step(
+    kube: FakeKubernetes, tmp_path: Path
+) -> None:
+    from katib_flow.spec import parse_experiment
+
+    from ..spec_tests.test_template_source import config_map
+    from ..trial_kinds import TRAIN_JOB, experiment_with
+
+    doc = experiment_with(TRAIN_JOB, "cm-trainjob")
+    template = doc["spec"]["trialTemplate"]
+    trial_spec = template.pop("trialSpec")
+    trial_spec["spec"]["trainer"]["command"] = [sys.executable, "-c", PROGRAM, "${trialParameters.learningRate}"]
+    template["configMap"] = {
+        "configMapName": "trial-templates",
+        "configMapNamespace": "kubeflow",
+        "templatePath": "defaultTrialTemplate.yaml",
+    }
+    template["successCondition"] = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
+    template["failureCondition"] = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
+    template["primaryPodLabels"] = {"jobset.sigs.k8s.io/replicatedjob-name": "node"}
+    kube.objects[("configmaps", "kubeflow", "trial-templates")] = config_map(trial_spec)
+    db_url = sqlite_url(tmp_path)
+    run_on_argo(parse_experiment(yaml.safe_dump(doc)), db_url, kube, tmp_path)  # the init step reads the ConfigMap
+    with Store(db_url) as store:
+        status = evaluate(store, find_experiment(store, "cm-trainjob").id).status
+    assert status["trialsSucceeded"] == 2
+    assert [o["kind"] for o in kube.created("TrainJob")] == ["TrainJob", "TrainJob"]
+    assert sum("/configmaps/" in r for r in kube.requests) == 1  # read once, then the stored template

@@ -1,10 +1,12 @@
-"""The fake Kubernetes API's Job controller: each pod of a batch/v1 Job is a local process.
+"""The fake Kubernetes API's Job controller: each pod of a batch/v1 Job (or a TrainJob's node 0) is a local process.
 
 The primary container's command runs on this machine, its output is
 published as the pod's log while it is written (so a followed log streams),
 failed pods are retried up to ``backoffLimit`` as Kubernetes does, and the
 Job's status gets the counters and the ``Complete``/``Failed`` condition.
-Deleting the Job through the API kills its running pod. A PersistentVolumeClaim
+Deleting the Job through the API kills its running pod. A Kubeflow Trainer
+TrainJob runs its trainer as node 0's pod (container ``node``, JobSet's labels)
+and gets TrainJob's ``Complete``/``Failed`` conditions. A PersistentVolumeClaim
 named in ``claims`` is a local folder: a container path under its mount is
 rewritten to ``<folder>/<subPath>/...`` in the command and arguments.
 """
@@ -42,14 +44,23 @@ class JobController:
         """Run the Job to its end (a new pod per failed attempt up to backoffLimit); its final status."""
         name, namespace = job["metadata"]["name"], job["metadata"].get("namespace", "default")
         spec = job["spec"]
-        pod_spec = spec["template"]["spec"]
+        if job.get("kind") == "TrainJob":  # node 0 of the JobSet Kubeflow Trainer makes, no retries here
+            pod_spec: dict[str, Any] = {"containers": [{"name": "node", **spec["trainer"]}]}
+            labels = {
+                "jobset.sigs.k8s.io/jobset-name": name,
+                "jobset.sigs.k8s.io/replicatedjob-name": "node",
+                "batch.kubernetes.io/job-completion-index": "0",
+            }
+            spec = {"backoffLimit": 0}
+        else:
+            pod_spec, labels = spec["template"]["spec"], {"job-name": name}
         (container,) = pod_spec["containers"]
         argv = self._mounted([*container.get("command", []), *container.get("args", [])], pod_spec, container)
         status: dict[str, Any] = {"active": 1}
         self._publish(job, status)
         failed = 0
         while True:
-            pod = FakePod(f"{name}-{failed}", namespace, {"job-name": name}, f"2026-01-01T00:{failed:02d}:00Z", {})
+            pod = FakePod(f"{name}-{failed}", namespace, labels, f"2026-01-01T00:{failed:02d}:00Z", {})
             pod.logs[container["name"]] = ""
             pod.running = True
             process = subprocess.Popen(
@@ -103,14 +114,15 @@ class JobController:
         return argv
 
     def _publish(self, job: dict[str, Any], status: dict[str, Any]) -> None:
-        key = ("jobs", job["metadata"].get("namespace", "default"), job["metadata"]["name"])
+        plural = "trainjobs" if job.get("kind") == "TrainJob" else "jobs"
+        key = (plural, job["metadata"].get("namespace", "default"), job["metadata"]["name"])
         with self.kube.lock:
             job["status"] = status
             if key in self.kube.objects:
                 self.kube.objects[key]["status"] = status
 
     def _created(self, job: dict[str, Any]) -> None:
-        if job.get("kind") != "Job":
+        if job.get("kind") not in ("Job", "TrainJob"):
             return
         thread = threading.Thread(target=self.run, args=(job,), daemon=True)
         self._threads.append(thread)

@@ -25,6 +25,7 @@ RESOURCES: dict[str, list[tuple[str, str]]] = {
     "batch/v1": [("jobs", "Job")],
     "kubeflow.org/v1": [("tfjobs", "TFJob"), ("pytorchjobs", "PyTorchJob"), ("xgboostjobs", "XGBoostJob")],
     "example.com/v1": [("widgets", "Widget")],
+    "trainer.kubeflow.org/v1alpha1": [("trainjobs", "TrainJob")],
 }
 
 

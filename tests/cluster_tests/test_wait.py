@@ -272,3 +272,28 @@ def test_early_stopping_with_the_file_collector_follows_the_file_on_the_claim(st
     assert stopped.state is TrialState.EARLY_STOPPED and stopped.objective is not None
     written = (tmp_path / second / "metrics.log").read_text().splitlines()
     assert 2 <= len(written) < 40  # its Job was deleted long before its 40 steps
+
+
+def test_a_train_job_trial_runs_through_the_wait_step(store: Store, tmp_path: Path) -> None:
+    import yaml
+
+    from katib_flow.spec import parse_experiment
+
+    from ..trial_kinds import TRAIN_JOB, experiment_with
+
+    doc = experiment_with(TRAIN_JOB, "waiting")
+    doc["metadata"]["namespace"] = "team"
+    doc["spec"]["trialTemplate"]["trialSpec"]["spec"]["trainer"]["command"] = [
+        sys.executable, "-c", PROGRAM, "${trialParameters.learningRate}", "3",
+    ]  # fmt: skip
+    init_step(store, parse_experiment(yaml.safe_dump(doc)))
+    with fake_kubernetes() as (fake, core):
+        JobController(fake).attach()
+        objects = RunObjects(KubernetesApi(core.api_client))
+        done = wait_step(store, "waiting", "team", next_trial(store, 0), objects, PodLogs(core), poll_seconds=0.05)
+        (train_job,) = fake.created("TrainJob")
+    # Katib's TrainJob defaults: Complete condition; metrics from node 0's "node" container (its primary pod labels)
+    assert done.state is TrialState.SUCCEEDED and done.objective is not None
+    assert train_job["status"]["conditions"] == [{"type": "Complete", "status": "True"}]
+    (selector,) = [r for r in fake.requests if "/pods?labelSelector=" in r]
+    assert "job-completion-index%3D0" in selector and "jobset-name%3D" + done.name in selector
