@@ -144,3 +144,32 @@ def local_train_job(script: str) -> dict[str, Any]:
         "--x=${trialParameters.learningRate}",
     ]
     return template
+
+
+def move_to_config_map(doc: dict[str, Any]) -> dict[str, Any]:
+    """Move ``doc``'s trialSpec into ConfigMap kubeflow/trial-templates (key defaultTrialTemplate.yaml); the spec.
+
+    A ConfigMap template's kind is unknown when Katib applies its defaults, so the conditions are written out.
+    """
+    template = doc["spec"]["trialTemplate"]
+    trial_spec: dict[str, Any] = template.pop("trialSpec")
+    template["configMap"] = {
+        "configMapName": "trial-templates",
+        "configMapNamespace": "kubeflow",
+        "templatePath": "defaultTrialTemplate.yaml",
+    }
+    template.setdefault("successCondition", 'status.conditions.#(type=="Complete")#|#(status=="True")#')
+    template.setdefault("failureCondition", 'status.conditions.#(type=="Failed")#|#(status=="True")#')
+    return trial_spec
+
+
+def config_map(trial_spec: dict[str, Any]) -> dict[str, Any]:
+    """The ConfigMap manifest holding ``trial_spec`` where :func:`move_to_config_map` points."""
+    import yaml
+
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "trial-templates", "namespace": "kubeflow"},
+        "data": {"defaultTrialTemplate.yaml": yaml.safe_dump(trial_spec)},
+    }

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,15 +35,20 @@ DIGESTS = GOLDEN / "katib-examples.sha256.json"
 
 @pytest.mark.parametrize("name", sorted(PROJECT_EXAMPLES))
 def test_project_examples_match_their_golden_workflow(name: str) -> None:
+    _matches_golden(name, compile_workflow(load_experiment(PROJECT_EXAMPLES[name])).to_yaml())
+
+
+def _matches_golden(name: str, text: str) -> dict[str, Any]:
+    """Check ``text`` against ``golden/<name>.yaml`` (rewritten with KATIB_FLOW_UPDATE_GOLDEN=1), and Argo's rules."""
     import yaml
 
-    text = compile_workflow(load_experiment(PROJECT_EXAMPLES[name])).to_yaml()
     golden = GOLDEN / f"{name}.yaml"
     if UPDATE:
         golden.write_text(text)
     assert text == golden.read_text(), f"{golden.name} differs: regenerate with KATIB_FLOW_UPDATE_GOLDEN=1"
-    document = yaml.safe_load(text)
+    document: dict[str, Any] = yaml.safe_load(text)
     assert schema_errors(document) == [] and semantic_errors(document) == []
+    return document
 
 
 def test_katib_examples_match_their_golden_digests() -> None:
@@ -81,11 +87,5 @@ def test_trial_kinds_match_their_golden_workflow(name: str) -> None:
     from katib_flow.spec import parse_experiment
 
     experiment = parse_experiment(yaml.safe_dump(_trial_kind_experiments()[name]))
-    text = compile_workflow(experiment).to_yaml()
-    golden = GOLDEN / f"{name}.yaml"
-    if UPDATE:
-        golden.write_text(text)
-    assert text == golden.read_text(), f"{golden.name} differs: regenerate with KATIB_FLOW_UPDATE_GOLDEN=1"
-    document = yaml.safe_load(text)
-    assert schema_errors(document) == [] and semantic_errors(document) == []
+    document = _matches_golden(name, compile_workflow(experiment).to_yaml())
     assert "wait-trial" in {t["name"] for t in document["spec"]["templates"]}

@@ -244,21 +244,12 @@ def test_a_configmap_template_of_a_train_job_runs_through_init_and_the_wait_step
 ) -> None:
     from katib_flow.spec import parse_experiment
 
-    from ..spec_tests.test_template_source import config_map
-    from ..trial_kinds import TRAIN_JOB, experiment_with
+    from ..trial_kinds import TRAIN_JOB, config_map, experiment_with, move_to_config_map
 
     doc = experiment_with(TRAIN_JOB, "cm-trainjob")
-    template = doc["spec"]["trialTemplate"]
-    trial_spec = template.pop("trialSpec")
+    doc["spec"]["trialTemplate"]["primaryPodLabels"] = {"jobset.sigs.k8s.io/replicatedjob-name": "node"}
+    trial_spec = move_to_config_map(doc)
     trial_spec["spec"]["trainer"]["command"] = [sys.executable, "-c", PROGRAM, "${trialParameters.learningRate}"]
-    template["configMap"] = {
-        "configMapName": "trial-templates",
-        "configMapNamespace": "kubeflow",
-        "templatePath": "defaultTrialTemplate.yaml",
-    }
-    template["successCondition"] = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
-    template["failureCondition"] = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
-    template["primaryPodLabels"] = {"jobset.sigs.k8s.io/replicatedjob-name": "node"}
     kube.objects[("configmaps", "kubeflow", "trial-templates")] = config_map(trial_spec)
     db_url = sqlite_url(tmp_path)
     run_on_argo(parse_experiment(yaml.safe_dump(doc)), db_url, kube, tmp_path)  # the init step reads the ConfigMap

@@ -146,7 +146,8 @@ def test_init_reads_a_configmap_template_once_through_the_api(tmp_path: Path) ->
     from katib_flow.cluster.kube import config_map_lookup
     from katib_flow.spec import parse_experiment
 
-    from ..spec_tests.test_template_source import config_map, configmap_experiment
+    from ..spec_tests.test_template_source import configmap_experiment
+    from ..trial_kinds import config_map
     from .fake_kubernetes import fake_kubernetes
 
     doc, trial_spec = configmap_experiment("cm-cluster")

@@ -17,30 +17,13 @@ from katib_flow.spec.template_source import SOURCE_ANNOTATION, files_lookup, res
 
 from ..runner_tests.helpers import stored_status, trial_experiment
 from ..runner_tests.scripts import write_train
+from ..trial_kinds import config_map, move_to_config_map
 
 
 def configmap_experiment(name: str = "from-configmap") -> tuple[dict[str, Any], dict[str, Any]]:
     """An experiment whose trial template is in ConfigMap kubeflow/trial-templates, and that template."""
     doc = trial_experiment(name, [], maxTrialCount=2, parallelTrialCount=1)
-    template = doc["spec"]["trialTemplate"]
-    trial_spec = template.pop("trialSpec")
-    template["configMap"] = {
-        "configMapName": "trial-templates",
-        "configMapNamespace": "kubeflow",
-        "templatePath": "defaultTrialTemplate.yaml",
-    }
-    template["successCondition"] = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
-    template["failureCondition"] = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
-    return doc, trial_spec
-
-
-def config_map(trial_spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "trial-templates", "namespace": "kubeflow"},
-        "data": {"defaultTrialTemplate.yaml": yaml.safe_dump(trial_spec)},
-    }
+    return doc, move_to_config_map(doc)
 
 
 def _experiment(doc: dict[str, Any]) -> Any:
