@@ -49,7 +49,8 @@ _TRIAL_TEMPLATES = click.option(
     type=click.Path(exists=True, path_type=Path),
     metavar="PATH",
     help="Where spec.trialTemplate.configMap templates are: a folder with a file named templatePath, or a YAML "
-    "file of ConfigMap manifests (kubectl get configmap NAME -o yaml). Repeatable.",
+    "file of ConfigMap manifests (kubectl get configmap NAME -o yaml). Repeatable. Without it, run reads the "
+    "ConfigMap from the cluster of the current kubeconfig context, if there is one.",
 )
 
 

@@ -16,6 +16,7 @@ import click
 
 from ..engine import Evaluation, init_experiment, result_error, set_workdir
 from ..exceptions import ExperimentInterrupted, SpecError, check_choice
+from ..kubeapi import config_map_lookup, kubeconfig_available, load_api_client
 from ..spec import check, load_experiment
 from ..spec import constants as c
 from ..spec.containers import local_refusal
@@ -64,8 +65,9 @@ def run_experiment(
     ``require_result`` an experiment that failed or has no successful trial
     raises :class:`~katib_flow.exceptions.ExperimentFailedError` with the first
     failures' messages instead. ``trial_templates`` (folders or ConfigMap
-    manifest files) supply a ``spec.trialTemplate.configMap`` template, which is
-    read once and stored with the experiment.
+    manifest files) supply a ``spec.trialTemplate.configMap`` template; without
+    them it is read from the cluster of the current kubeconfig context, if
+    there is one. Either way it is read once and stored with the experiment.
     """
     check_choice("progress", progress, PROGRESS)
     base = Path.cwd()
@@ -75,6 +77,10 @@ def run_experiment(
         experiment = load_experiment(path)
     if trial_templates:
         experiment = resolve_trial_template(experiment, files_lookup(trial_templates), _listing(trial_templates))
+    elif source_of(experiment) is not None and kubeconfig_available():
+        # No template files given: the ConfigMap of the cluster the current kubeconfig context points at.
+        lookup = config_map_lookup(load_api_client())
+        experiment = resolve_trial_template(experiment, lookup, "the cluster of the current kubeconfig context")
     defaulted = check(experiment)
     _check_runnable(defaulted)
     ensure_open_files(defaulted.spec.parallel_trial_count or 1)  # before anything is stored
@@ -127,8 +133,9 @@ def _check_runnable(experiment: Experiment) -> None:
     if template is None or template.trial_spec is None:
         raise SpecError.single(
             "spec.trialTemplate.configMap",
-            f"the trial template is in a ConfigMap ({source_of(experiment)}): give katib-flow run the folder or "
-            "the ConfigMap manifest that holds it with --trial-templates PATH",
+            f"the trial template is in a ConfigMap ({source_of(experiment)}) and no kubeconfig is there to read it "
+            "from a cluster: give katib-flow run the folder or the ConfigMap manifest that holds it with "
+            "--trial-templates PATH",
         )
     refusal = local_refusal(template.trial_spec, template.primary_container_name)
     if refusal is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,10 +83,35 @@ def test_run_reads_the_template_once_and_stores_it(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(doc))
     db = f"sqlite:///{tmp_path / 'db'}"
     cli = [sys.executable, "-m", "katib_flow.cli", "run", str(path), "--db", db, "--quiet"]
-    refused = subprocess.run(cli, capture_output=True, text=True, cwd=tmp_path, check=False)
-    assert refused.returncode == 2 and "--trial-templates PATH" in refused.stderr
+    no_cluster = {**os.environ, "HOME": str(tmp_path), "KUBECONFIG": ""}  # no kubeconfig to read it through
+    refused = subprocess.run(cli, capture_output=True, text=True, cwd=tmp_path, check=False, env=no_cluster)
+    assert refused.returncode == 2 and "no kubeconfig" in refused.stderr and "--trial-templates PATH" in refused.stderr
     ran = subprocess.run(
         [*cli, "--trial-templates", "templates"], capture_output=True, text=True, cwd=tmp_path, check=False
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert stored_status(db, "from-configmap")["trialsSucceeded"] == 2
+
+
+def test_run_reads_the_configmap_through_the_kubeconfig_when_no_files_are_given(tmp_path: Path) -> None:
+    from ..cluster_tests.fake_kubernetes import fake_kubernetes
+
+    doc, trial_spec = configmap_experiment("from-cluster")
+    write_train(tmp_path)
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    db = f"sqlite:///{tmp_path / 'db'}"
+    with fake_kubernetes() as (fake, _):
+        fake.objects[("configmaps", "kubeflow", "trial-templates")] = config_map(trial_spec)
+        env = {**os.environ, "KUBECONFIG": str(fake.kubeconfig(tmp_path / "kubeconfig"))}
+        ran = subprocess.run(
+            [sys.executable, "-m", "katib_flow.cli", "run", str(path), "--db", db, "--quiet"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+            env=env,
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert fake.requests == ["/api/v1/namespaces/kubeflow/configmaps/trial-templates"]  # read once
+    assert stored_status(db, "from-cluster")["trialsSucceeded"] == 2
