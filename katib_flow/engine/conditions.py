@@ -7,7 +7,10 @@ from typing import Any
 
 from .clock import rfc3339
 
-__all__ = ["Reason", "set_condition"]
+__all__ = ["Reason", "current_condition", "final_condition", "set_condition"]
+
+# The condition types in the order that says where an experiment stands: an end first, then running.
+_STANDING = ("Succeeded", "Failed", "Running", "Restarting", "Created")
 
 
 class Reason:
@@ -58,3 +61,17 @@ def set_condition(
         }
     )
     return out
+
+
+def current_condition(conditions: list[dict[str, Any]], types: tuple[str, ...] = _STANDING) -> dict[str, Any] | None:
+    """The first condition of ``types`` (in that order) whose status is True."""
+    for ctype in types:
+        for cond in conditions:
+            if cond.get("type") == ctype and cond.get("status") == "True":
+                return cond
+    return None
+
+
+def final_condition(conditions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The Succeeded or Failed condition that holds, if the experiment has ended."""
+    return current_condition(conditions, ("Succeeded", "Failed"))

@@ -24,7 +24,7 @@ from ..spec import constants as c
 from ..spec.models import Experiment, ExperimentSpec
 from ..store import ExperimentRow, Store, TrialRow
 from .clock import now, rfc3339
-from .conditions import Reason, set_condition
+from .conditions import Reason, final_condition, set_condition
 
 __all__ = ["Evaluation", "conclude", "evaluate", "experiment_status"]
 
@@ -153,10 +153,7 @@ def evaluate(store: Store, experiment_id: int) -> Evaluation:
                 .order_by(TrialRow.seq)
             ).all()
         ]
-        final = next(
-            (cond for cond in row.conditions if cond["type"] in ("Succeeded", "Failed") and cond["status"] == "True"),
-            None,
-        )
+        final = final_condition(row.conditions)
         return Evaluation(
             experiment_status(session, row, trials),
             row.completed,

@@ -18,7 +18,7 @@ from ..spec import constants as c
 from ..spec.models import Experiment
 from ..store import ExperimentRow, ObservationRow, Store, TrialRow
 from .clock import now
-from .conditions import Reason, set_condition
+from .conditions import Reason, current_condition, final_condition, set_condition
 from .views import StoredExperiment, experiment_view
 
 __all__ = [
@@ -165,7 +165,8 @@ def list_experiments(store: Store) -> list[ExperimentSummary]:
             total, succeeded, low, high = counts.get(row.id, (0, 0, None, None))
             spec = row.spec.get("spec", {})
             objective = spec.get("objective") or {}
-            state, reason = _state(row.conditions)
+            standing = current_condition(row.conditions)
+            state, reason = (standing["type"], str(standing.get("reason", ""))) if standing else ("Unknown", "")
             summaries.append(
                 ExperimentSummary(
                     name=row.name,
@@ -182,14 +183,6 @@ def list_experiments(store: Store) -> list[ExperimentSummary]:
         return summaries
 
     return store.transaction(run)
-
-
-def _state(conditions: list[dict[str, Any]]) -> tuple[str, str]:
-    for kind in ("Succeeded", "Failed", "Running", "Restarting", "Created"):
-        for cond in conditions:
-            if cond.get("type") == kind and cond.get("status") == "True":
-                return kind, str(cond.get("reason", ""))
-    return "Unknown", ""
 
 
 def delete_experiment(store: Store, experiment_id: int) -> int:
@@ -243,14 +236,8 @@ def _check_update(row: ExperimentRow, document: dict[str, Any], session: Session
     ).scalar_one()
     new_max = document["spec"].get("maxTrialCount")
     if row.completed:
-        reason = next(
-            (
-                cond["reason"]
-                for cond in row.conditions
-                if cond["status"] == "True" and cond["type"] in ("Succeeded", "Failed")
-            ),
-            "",
-        )
+        final = final_condition(row.conditions)
+        reason = final["reason"] if final else ""
         policy = document["spec"].get("resumePolicy")
         if reason != Reason.MAX_TRIALS[1] or policy not in (c.RESUME_LONG_RUNNING, c.RESUME_FROM_VOLUME):
             raise SpecError.single(
