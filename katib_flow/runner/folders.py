@@ -55,10 +55,9 @@ class ExperimentFolder:
     def claim(cls, workdir: Path, name: str, namespace: str, identity: str) -> ExperimentFolder:
         """The experiment's folder, created or reused; another experiment's folder is moved aside first."""
         path = experiment_folder(workdir, name, namespace)
-        marker = path / MARKER
         moved: Path | None = None
         if path.exists():
-            owner = marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+            owner = _owner(path)
             if owner == identity:
                 return cls(path)
             if owner is not None or any(path.iterdir()):
@@ -66,7 +65,7 @@ class ExperimentFolder:
                 moved = path.with_name(f"{path.name}.replaced-{stamp}")
                 os.replace(path, moved)
         path.mkdir(parents=True, exist_ok=True)
-        marker.write_text(identity + "\n", encoding="utf-8")
+        (path / MARKER).write_text(identity + "\n", encoding="utf-8")
         return cls(path, moved)
 
     def trial(self, trial: str) -> Path:
@@ -76,8 +75,13 @@ class ExperimentFolder:
 def remove_experiment_folder(workdir: Path, name: str, namespace: str, identity: str) -> Path | None:
     """Delete the experiment's trial folders if they are this stored experiment's; returns what was removed."""
     path = experiment_folder(workdir, name, namespace)
-    marker = path / MARKER
-    if not marker.is_file() or marker.read_text(encoding="utf-8").strip() != identity:
+    if _owner(path) != identity:
         return None
     shutil.rmtree(path)
     return path
+
+
+def _owner(path: Path) -> str | None:
+    """The identity an experiment folder carries, or None when it carries none."""
+    marker = path / MARKER
+    return marker.read_text(encoding="utf-8").strip() if marker.is_file() else None

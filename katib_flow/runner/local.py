@@ -82,7 +82,6 @@ class LocalRunner:
         self.store, self.experiment_id, self.experiment = store, experiment_id, experiment
         self.folder, self.base_dir, self.reporter, self.grace = folder, base_dir, reporter, grace
         self._stop = threading.Event()
-        self._forced = False
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._errors: list[BaseException] = []
@@ -99,7 +98,6 @@ class LocalRunner:
         """
         force = self._stop.is_set()
         self._stop.set()
-        self._forced = self._forced or force
         with self._lock:
             running = list(self._running.values())
         for r in running:
@@ -110,8 +108,9 @@ class LocalRunner:
 
     def run(self) -> Evaluation:
         lease = Lease(self.store, self.experiment_id, self.experiment.name)
-        for orphan in lease.acquire():
-            kill_orphans({TRIAL_ENV: orphan, EXPERIMENT_ENV: str(self.experiment_id), ENV_URL: self.store.url})
+        orphans = lease.acquire()
+        if orphans:
+            kill_orphans({EXPERIMENT_ENV: str(self.experiment_id), ENV_URL: self.store.url}, TRIAL_ENV, orphans)
         try:
             slots = self.experiment.spec.parallel_trial_count or 1
             threads = [
