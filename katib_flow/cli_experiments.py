@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,13 +51,7 @@ def status_command(name: str, db: str | None, namespace: str | None, output: str
         stored = find_experiment(store, name, namespace, any_namespace=True)
         result = evaluate(store, stored.id)
         failures = [] if has_result(result) else first_failures(store, stored.id)
-    if output == "json":
-        click.echo(json.dumps(result.status, indent=2))
-    elif output == "yaml":
-        import yaml
-
-        click.echo(yaml.safe_dump(result.status, sort_keys=False), nl=False)
-    else:
+    if not _emitted(result.status, output):
         from .runner.report import print_summary
 
         alive = runner_alive(stored.owner, stored.owner_heartbeat)
@@ -104,15 +99,9 @@ def trials_command(name: str, db: str | None, namespace: str | None, output: str
     maximize = objective is not None and objective.type == "maximize"
     trials = _sorted(trials, sort, maximize)
     records = [_record(t) for t in trials]
-    if output == "json":
-        click.echo(json.dumps(records, indent=2))
-    elif output == "yaml":
-        import yaml
-
-        click.echo(yaml.safe_dump(records, sort_keys=False), nl=False)
-    elif output == "csv":
+    if output == "csv":
         click.echo(_csv(records, exp.experiment.spec.parameters or []), nl=False)
-    else:
+    elif not _emitted(records, output):
         _print_table(trials, metric)
 
 
@@ -169,13 +158,34 @@ def _print_table(trials: list[Trial], metric: str) -> None:
                 " ".join(f"{k}={v}" for k, v in t.assignments.items()),
             )
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    for row, trial in zip([header, *rows], [None, *trials], strict=True):
-        cells = [c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))]
-        click.echo("  ".join([*cells, row[-1]]).rstrip())
+    for line, trial in zip(_aligned(header, rows, right=3), [None, *trials], strict=True):
+        click.echo(line)
         if trial is not None and trial.state.value in ("Failed", "MetricsUnavailable", "Killed") and trial.message:
             for line in trial.message.splitlines():
                 click.echo(f"    {line}")
+
+
+def _emitted(data: Any, output: str) -> bool:
+    """Print ``data`` as JSON or YAML when ``output`` asks for it; False for the text forms."""
+    if output == "json":
+        click.echo(json.dumps(data, indent=2))
+    elif output == "yaml":
+        import yaml
+
+        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+    else:
+        return False
+    return True
+
+
+def _aligned(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], right: int | None = None) -> list[str]:
+    """The header and rows as lines of left-aligned columns (``right``: one right-aligned); the last is not padded."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [c.rjust(w) if i == right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return lines
 
 
 def _seconds(trial: Trial) -> float | None:
@@ -210,13 +220,7 @@ def list_command(db: str | None, output: str) -> None:
         }
         for s in summaries
     ]
-    if output == "json":
-        click.echo(json.dumps(records, indent=2))
-        return
-    if output == "yaml":
-        import yaml
-
-        click.echo(yaml.safe_dump(records, sort_keys=False), nl=False)
+    if _emitted(records, output):
         return
     header: tuple[str, ...] = ("NAME", "NAMESPACE", "STATE", "REASON", "TRIALS", "SUCCEEDED", "BEST", "CREATED")
     rows: list[tuple[str, ...]] = [
@@ -232,9 +236,8 @@ def list_command(db: str | None, output: str) -> None:
         )
         for r in records
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for line in _aligned(header, rows):
+        click.echo(line)
 
 
 @click.command("delete")
