@@ -74,9 +74,9 @@ def init_command(file: Path, db: str | None, outputs: Path) -> None:
     A spec.trialTemplate.configMap template is read through the Kubernetes API
     the first time and stored with the experiment.
     """
+    from ..kubeapi import config_map_lookup, load_api_client
     from ..spec import load_experiment
     from ..store import Store
-    from .kube import config_map_lookup, load_api_client
     from .steps import init_step
 
     experiment = load_experiment(file)
@@ -234,8 +234,9 @@ def wait_command(
     """
     if bool(owner_workflow) != bool(owner_uid):
         raise click.UsageError("--owner-workflow and --owner-uid go together")
+    from ..kubeapi import load_api_client
     from ..store import Store
-    from .kube import KubernetesApi, RunObjects, load_api_client
+    from .kube import KubernetesApi, RunObjects
     from .pods import PodLogs
     from .volume import COLLECT_ROOT
     from .wait import Owner, wait_step

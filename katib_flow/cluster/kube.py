@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..exceptions import ClusterError
-from ..kubeapi import config_map_lookup, load_api_client, retrying
+from ..kubeapi import retrying
 
-__all__ = ["KubernetesApi", "RunObjects", "config_map_lookup", "load_api_client", "retrying"]
+__all__ = ["KubernetesApi", "RunObjects"]
 
 
 class KubernetesApi:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from ..exceptions import ClusterError, CollectorError
+from ..kubeapi import load_api_client, retrying
 from ..spec import constants as c
-from .kube import load_api_client, retrying
 
 __all__ = ["PodLogs", "primary_pod_selector"]
 

@@ -143,7 +143,7 @@ def test_file_collector_reads_the_trials_metrics_file(store: Store, tmp_path: Pa
 def test_init_reads_a_configmap_template_once_through_the_api(tmp_path: Path) -> None:
     import yaml
 
-    from katib_flow.cluster.kube import config_map_lookup
+    from katib_flow.kubeapi import config_map_lookup
     from katib_flow.spec import parse_experiment
 
     from ..spec_tests.test_template_source import configmap_experiment
