@@ -7,11 +7,13 @@ containers in its own shape:
 - batch Job and Kubeflow training jobs (TFJob, PyTorchJob, MPIJob, XGBoostJob,
   JAXJob, PaddleJob): ``containers`` lists of pod templates, named as written;
 - Argo Workflow: ``spec.templates[i].container`` or ``.script``; Argo's pod
-  runs it as the container named ``main`` (Katib's own Argo example uses
-  ``primaryContainerName: main``);
+  runs it as the container named ``main`` (``MainContainerName`` in Argo's
+  ``workflow/common/common.go``; Katib's Argo example says ``main`` too);
 - Tekton (PipelineRun, TaskRun): ``steps`` of task specs; the pod's container
-  is ``step-<name>``;
-- Kubeflow Trainer v2 TrainJob: ``spec.trainer``, run as the container ``node``.
+  is ``step-<name>`` (Katib's ``examples/v1beta1/tekton/pipeline-run.yaml``);
+- Kubeflow Trainer v2 TrainJob: ``spec.trainer``, run as the container ``node``
+  (Katib's ``examples/v1beta1/kubeflow-trainer/trainjob-pytorch.yaml`` and its
+  ``DefaultTrainJobPrimaryPodLabels``).
 
 For any other kind the ``containers`` lists found anywhere in it are used; a
 kind with none is accepted without a container check (katib-flow cannot know
