@@ -22,6 +22,7 @@ __all__ = [
     "ExperimentInterrupted",
     "InvalidSettingsError",
     "KatibFlowError",
+    "MetricsGoneError",
     "Problem",
     "SpecError",
     "StorageError",
@@ -115,6 +116,10 @@ class InvalidSettingsError(SpecError):
 
 class CollectorError(KatibFlowError, ValueError):
     """A metrics collector could not be configured or could not read its source."""
+
+
+class MetricsGoneError(CollectorError):
+    """The trial's metrics source no longer exists (its pod or its log is gone): MetricsUnavailable, not a crash."""
 
 
 class StorageError(KatibFlowError, RuntimeError):

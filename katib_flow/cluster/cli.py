@@ -21,6 +21,9 @@ from ..cli_errors import guarded
 # Kubernetes client, the algorithms or the collectors are needed by one step each.
 if TYPE_CHECKING:
     from ..engine import Trial
+    from ..store import Store
+    from .kube import RunObjects
+    from .wait import Owner
 
 __all__ = ["step_group"]
 
@@ -29,7 +32,7 @@ _NAME = click.option("--experiment", "name", required=True, help="The experiment
 _NAMESPACE = click.option("--namespace", default=None, help="The experiment's metadata.namespace, if it has one.")
 _RUN_NAMESPACE = click.option(
     "--run-namespace",
-    help="Namespace of the run object when its manifest names none (the Workflow's: {{workflow.namespace}}).",
+    help="Namespace the run object is created in and its pods are read from (the Workflow's: {{workflow.namespace}}).",
 )
 _METRICS_CLAIM = click.option(
     "--metrics-claim",
@@ -40,6 +43,17 @@ _METRICS_ROOT = click.option(
     "--metrics-root",
     type=click.Path(file_okay=False),
     help="Where this step has the metrics claim mounted: reads <root>/<trial>/... (File, TensorFlowEvent).",
+)
+_DB_SECRET = click.option(
+    "--db-secret",
+    metavar="SECRET",
+    help="Secret (key url) whose database URL a Push trial's primary container gets as KATIB_FLOW_DB_URL.",
+)
+_OWNER_WORKFLOW = click.option(
+    "--owner-workflow", metavar="NAME", help="The Workflow that owns the run object ({{workflow.name}})."
+)
+_OWNER_UID = click.option(
+    "--owner-uid", metavar="UID", help="Its uid ({{workflow.uid}}); needed with --owner-workflow."
 )
 _OUTPUTS = click.option(
     "--outputs",
@@ -92,7 +106,9 @@ def init_command(file: Path, db: str | None, outputs: Path) -> None:
 @click.option("--iteration", type=int, required=True)
 @click.option("--poll-seconds", type=float, default=5.0, show_default=True)
 @click.option("--max-wait-seconds", type=float, default=300.0, show_default=True)
+@_RUN_NAMESPACE
 @_METRICS_CLAIM
+@_DB_SECRET
 @_DB
 @_OUTPUTS
 @guarded
@@ -103,11 +119,18 @@ def suggest_command(
     iteration: int,
     poll_seconds: float,
     max_wait_seconds: float,
+    run_namespace: str | None,
     metrics_claim: str | None,
+    db_secret: str | None,
     db: str | None,
     outputs: Path,
 ) -> None:
-    """Claim the lane's trial; outputs: trial, run-object (JSON), runnable, completed."""
+    """Claim the lane's trial; outputs: trial, run-object (JSON), runnable, resumed, completed.
+
+    The run object is placed in --run-namespace (the Workflow's). ``resumed``
+    is true when an earlier attempt started the trial: the lane then uses the
+    wait step, which finds the run object that attempt may have created.
+    """
     from ..store import Store
     from .steps import suggest_step
 
@@ -120,7 +143,9 @@ def suggest_command(
             iteration,
             poll_seconds=poll_seconds,
             max_wait_seconds=max_wait_seconds,
+            run_namespace=run_namespace,
             metrics_claim=metrics_claim,
+            db_secret=db_secret,
         )
     _write(
         outputs,
@@ -128,6 +153,7 @@ def suggest_command(
             "trial": s.trial,
             "run-object": s.run_object or {},
             "runnable": json.dumps(s.runnable),
+            "resumed": json.dumps(s.resumed),
             "completed": json.dumps(s.completed),
         },
     )
@@ -141,7 +167,8 @@ def suggest_command(
     "--phase",
     type=click.Choice(["Succeeded", "Failed", "Error"]),
     required=True,
-    help="How the run object ended (Argo's step status; Error counts as Failed).",
+    help="How the resource step ended (Argo's step status). Error: its pod ended without a verdict, so the "
+    "run object is looked at (created if absent) and waited for, as the wait step does.",
 )
 @click.option("--log-file", type=click.File("r"), help="The primary container's log (StdOut collector); - for stdin.")
 @click.option(
@@ -157,6 +184,16 @@ def suggest_command(
 @_METRICS_ROOT
 @click.option("--message", default="", help="Why the run object failed, for the trial's status.")
 @_RUN_NAMESPACE
+@_OWNER_WORKFLOW
+@_OWNER_UID
+@click.option(
+    "--release/--no-release",
+    default=False,
+    help="Delete the run object once the trial is finished, unless spec.trialTemplate.retain (on a cluster).",
+)
+@_METRICS_CLAIM
+@_DB_SECRET
+@click.option("--poll-seconds", type=float, default=5.0, show_default=True, help="How often --phase Error looks.")
 @_DB
 @_OUTPUTS
 @guarded
@@ -171,6 +208,12 @@ def collect_command(
     metrics_root: str | None,
     message: str,
     run_namespace: str | None,
+    owner_workflow: str | None,
+    owner_uid: str | None,
+    release: bool,
+    metrics_claim: str | None,
+    db_secret: str | None,
+    poll_seconds: float,
     db: str | None,
     outputs: Path,
 ) -> None:
@@ -178,7 +221,23 @@ def collect_command(
     from ..store import Store
     from .steps import collect_step, primary_log
 
+    owner = _owner(owner_workflow, owner_uid)
     with Store(db) as store:
+        if phase == "Error":
+            done = _wait(
+                store,
+                name,
+                namespace,
+                trial,
+                run_namespace,
+                owner,
+                poll_seconds,
+                metrics_claim,
+                metrics_root,
+                db_secret,
+            )
+            _write_trial(outputs, done)
+            return
         lines: Iterable[str] = log_file if log_file is not None else ()
         if from_pod_logs:
             from .pods import PodLogs
@@ -195,6 +254,10 @@ def collect_command(
             metrics_root=metrics_root,
             message=message,
         )
+        if release:
+            from .steps import release_trial
+
+            release_trial(store, name, namespace, trial, _run_objects(), run_namespace)
     _write_trial(outputs, done)
 
 
@@ -202,16 +265,67 @@ def _write_trial(outputs: Path, trial: Trial) -> None:
     _write(outputs, {"state": trial.state.value, "objective": "" if trial.objective is None else repr(trial.objective)})
 
 
+def _owner(workflow: str | None, uid: str | None) -> Owner | None:
+    if bool(workflow) != bool(uid):
+        raise click.UsageError("--owner-workflow and --owner-uid go together")
+    from .wait import Owner
+
+    return Owner(workflow, uid) if workflow and uid else None
+
+
+def _run_objects() -> RunObjects:
+    from ..kubeapi import load_api_client
+    from .kube import KubernetesApi, RunObjects
+
+    return RunObjects(KubernetesApi(load_api_client()))
+
+
+def _wait(
+    store: Store,
+    name: str,
+    namespace: str | None,
+    trial: str,
+    run_namespace: str | None,
+    owner: Owner | None,
+    poll_seconds: float,
+    metrics_claim: str | None,
+    metrics_root: str | None,
+    db_secret: str | None,
+) -> Trial:
+    from kubernetes import client
+
+    from .pods import PodLogs
+    from .volume import COLLECT_ROOT
+    from .wait import wait_step
+
+    objects = _run_objects()
+    return wait_step(
+        store,
+        name,
+        namespace,
+        trial,
+        objects,
+        PodLogs(client.CoreV1Api(objects.api.api_client)),
+        run_namespace=run_namespace,
+        owner=owner,
+        poll_seconds=poll_seconds,
+        metrics_claim=metrics_claim,
+        metrics_root=metrics_root or COLLECT_ROOT,
+        db_secret=db_secret,
+    )
+
+
 @step_group.command("wait")
 @_NAME
 @_NAMESPACE
 @click.option("--trial", required=True)
 @_RUN_NAMESPACE
-@click.option("--owner-workflow", metavar="NAME", help="The Workflow that owns the run object ({{workflow.name}}).")
-@click.option("--owner-uid", metavar="UID", help="Its uid ({{workflow.uid}}); needed with --owner-workflow.")
+@_OWNER_WORKFLOW
+@_OWNER_UID
 @click.option("--poll-seconds", type=float, default=5.0, show_default=True)
 @_METRICS_CLAIM
 @_METRICS_ROOT
+@_DB_SECRET
 @_DB
 @_OUTPUTS
 @guarded
@@ -225,39 +339,21 @@ def wait_command(
     poll_seconds: float,
     metrics_claim: str | None,
     metrics_root: str | None,
+    db_secret: str | None,
     db: str | None,
     outputs: Path,
 ) -> None:
     """Create the trial's run object (or find it), wait for Katib's conditions, stop it early, finish the trial.
 
-    Outputs: state, objective.
+    The run object is deleted once the trial is finished, unless
+    spec.trialTemplate.retain. Outputs: state, objective.
     """
-    if bool(owner_workflow) != bool(owner_uid):
-        raise click.UsageError("--owner-workflow and --owner-uid go together")
-    from ..kubeapi import load_api_client
     from ..store import Store
-    from .kube import KubernetesApi, RunObjects
-    from .pods import PodLogs
-    from .volume import COLLECT_ROOT
-    from .wait import Owner, wait_step
 
-    owner = Owner(owner_workflow, owner_uid) if owner_workflow and owner_uid else None
-    api_client = load_api_client()
-    from kubernetes import client
-
+    owner = _owner(owner_workflow, owner_uid)
     with Store(db) as store:
-        done = wait_step(
-            store,
-            name,
-            namespace,
-            trial,
-            RunObjects(KubernetesApi(api_client)),
-            PodLogs(client.CoreV1Api(api_client)),
-            run_namespace=run_namespace,
-            owner=owner,
-            poll_seconds=poll_seconds,
-            metrics_claim=metrics_claim,
-            metrics_root=metrics_root or COLLECT_ROOT,
+        done = _wait(
+            store, name, namespace, trial, run_namespace, owner, poll_seconds, metrics_claim, metrics_root, db_secret
         )
     _write_trial(outputs, done)
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from ..exceptions import ClusterError, CollectorError
+from ..exceptions import ClusterError, CollectorError, MetricsGoneError
 from ..kubeapi import load_api_client, retrying
 from ..spec import constants as c
 
@@ -61,10 +61,20 @@ class PodLogs:
 
     def primary_log(self, namespace: str, selector: str, container: str) -> Iterator[str]:
         """The log lines of ``container`` in the newest pod matching ``selector``."""
+        from kubernetes.client.exceptions import ApiException
+
         newest = self._newest(namespace, selector)
         if newest is None:
-            raise CollectorError(f"no pod in namespace {namespace!r} matches {selector!r}")
-        text: str = self._retry(lambda: self.api.read_namespaced_pod_log(newest, namespace, container=container))
+            raise MetricsGoneError(f"no pod in namespace {namespace!r} matches {selector!r} (deleted or collected)")
+        try:
+            text: str = retrying(
+                lambda: self.api.read_namespaced_pod_log(newest, namespace, container=container), self._sleep
+            )
+        except ClusterError as err:
+            cause = err.__cause__
+            if isinstance(cause, ApiException) and cause.status in (400, 404):  # pod gone, or container never ran
+                raise MetricsGoneError(f"the log of {container!r} in pod {newest!r} cannot be read: {err}") from err
+            raise CollectorError(str(err)) from err
         yield from text.splitlines()
 
     def follow(

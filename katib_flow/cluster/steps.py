@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,13 +35,15 @@ from ..engine import (
 )
 from ..engine.trials import load_trial
 from ..engine.views import trial_view
-from ..exceptions import CollectorError, SpecError, StorageError
+from ..exceptions import CollectorError, MetricsGoneError, SpecError, StorageError
 from ..spec import constants as c
 from ..spec.models import Experiment
 from ..spec.template_source import SOURCE_ANNOTATION, TemplateLookup, resolve_trial_template, source_of
 from ..store import Store
+from .kube import RunObjects
+from .placement import in_namespace, prepare_run_object
 from .pods import PodLogs, primary_pod_selector
-from .volume import collected_path, mount_metrics_volume
+from .volume import collected_path
 
 __all__ = [
     "Decision",
@@ -52,6 +54,8 @@ __all__ = [
     "finish_step",
     "init_step",
     "primary_log",
+    "release",
+    "release_trial",
     "suggest_step",
 ]
 
@@ -64,6 +68,7 @@ class Suggestion:
     run_object: dict[str, Any] | None
     state: str
     completed: bool
+    resumed: bool = False  # started by an earlier attempt: its run object may exist (the wait step finds it)
 
     @property
     def runnable(self) -> bool:
@@ -140,15 +145,18 @@ def suggest_step(
     *,
     poll_seconds: float = 5.0,
     max_wait_seconds: float = 300.0,
+    run_namespace: str | None = None,
     metrics_claim: str | None = None,
+    db_secret: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Suggestion:
     """Claim slot (lane, iteration); while nothing may start yet, poll up to ``max_wait_seconds``.
 
     After the bounded wait the lane gets "no trial, not completed": it goes
     through ``decide`` and asks again in its next iteration, so no Argo step
-    ever blocks for long. With ``metrics_claim`` the run object mounts that
-    claim for the File or TensorFlowEvent collector (:mod:`.volume`).
+    ever blocks for long. The run object is placed in ``run_namespace`` (the
+    Workflow's), mounts ``metrics_claim`` for the File or TensorFlowEvent
+    collector and gets Katib's environment (:mod:`.placement`).
     """
     stored = find_experiment(store, name, namespace)
     waited = 0.0
@@ -156,9 +164,17 @@ def suggest_step(
         claim = claim_trial(store, stored.id, (lane, iteration), start=True)
         if claim.trial is not None:
             run_object = claim.rendered.run_object if claim.rendered is not None else None
-            if run_object is not None and metrics_claim:
-                run_object = mount_metrics_volume(run_object, stored.experiment, claim.trial.name, metrics_claim)
-            return Suggestion(claim.trial.name, run_object, claim.trial.state.value, claim.completed)
+            if run_object is not None:
+                run_object = prepare_run_object(
+                    run_object,
+                    stored.experiment,
+                    stored.id,
+                    claim.trial.name,
+                    namespace=run_namespace,
+                    metrics_claim=metrics_claim,
+                    db_secret=db_secret,
+                )
+            return Suggestion(claim.trial.name, run_object, claim.trial.state.value, claim.completed, claim.resumed)
         if claim.completed or waited >= max_wait_seconds:
             return Suggestion("", None, "", claim.completed)
         pause = min(poll_seconds, max_wait_seconds - waited)
@@ -193,6 +209,12 @@ def collect_step(
         return current  # a retried collect, or the wait step finished it: its pod may be gone already
     try:
         observations = _observations(stored.experiment, log_lines, metrics_path)
+    except MetricsGoneError as err:
+        # Its pod or log is gone (pod GC, a node lost, someone deleted it): the result cannot be read, which
+        # is the trial's MetricsUnavailable (as an empty File), not a step failure that fails the Workflow.
+        observations = []
+        if succeeded and not message:
+            message = f"Metrics are not available: {err}"
     except CollectorError:
         if succeeded:
             raise
@@ -227,13 +249,36 @@ def _observations(experiment: Experiment, log_lines: Iterable[str], metrics_path
     return list(parser.parse_lines(log_lines))
 
 
+def release(objects: RunObjects, run_object: Mapping[str, Any], experiment: Experiment) -> bool:
+    """Delete a finished trial's run object unless ``trialTemplate.retain``; True when it was deleted.
+
+    Katib's trial controller does the same once a trial is completed
+    (``pkg/controller.v1beta1/trial/trial_controller.go``, ``reconcileJob``).
+    """
+    template = experiment.spec.trial_template
+    if template is not None and template.retain:
+        return False
+    objects.delete(run_object)
+    return True
+
+
+def release_trial(
+    store: Store, name: str, namespace: str | None, trial: str, objects: RunObjects, run_namespace: str | None
+) -> bool:
+    """:func:`release` for a stored trial once it is finished (the resource path's collect step)."""
+    stored, current = stored_trial(store, name, namespace, trial)
+    if current.state.is_active or current.run_object is None:
+        return False
+    return release(objects, in_namespace(current.run_object, run_namespace), stored.experiment)
+
+
 def primary_log(
     store: Store, name: str, namespace: str | None, trial: str, pods: PodLogs, run_namespace: str | None = None
 ) -> Iterator[str]:
     """The trial's primary container log, read from its primary pod (the StdOut collector on a cluster).
 
-    The pod is looked for in the run object's namespace, else ``run_namespace``
-    (the Workflow's, where Argo created the object), else the experiment's.
+    The pod is looked for in ``run_namespace`` (the Workflow's, where the run
+    object was created), else in the namespace the run object names.
     """
     stored, current = stored_trial(store, name, namespace, trial)
     experiment, run_object = stored.experiment, current.run_object
@@ -242,9 +287,7 @@ def primary_log(
     template = experiment.spec.trial_template
     assert template is not None
     selector = primary_pod_selector(run_object, template.primary_pod_labels)
-    pod_namespace = (
-        run_object.get("metadata", {}).get("namespace") or run_namespace or experiment.namespace or "default"
-    )
+    pod_namespace = run_namespace or run_object.get("metadata", {}).get("namespace") or "default"
     return pods.primary_log(pod_namespace, selector, template.primary_container_name or "")
 
 

@@ -26,7 +26,14 @@ from typing import Any
 from ..spec import constants as c
 from ..spec.models import Experiment
 
-__all__ = ["COLLECT_ROOT", "METRICS_VOLUME", "collected_path", "metrics_mount_path", "mount_metrics_volume"]
+__all__ = [
+    "COLLECT_ROOT",
+    "METRICS_VOLUME",
+    "collected_path",
+    "metrics_mount_path",
+    "mount_metrics_volume",
+    "pod_specs",
+]
 
 METRICS_VOLUME = "katib-flow-metrics"
 COLLECT_ROOT = "/katib-flow/metrics"
@@ -67,7 +74,7 @@ def mount_metrics_volume(run_object: dict[str, Any], experiment: Experiment, tri
         return run_object
     mounted: dict[str, Any] = json.loads(json.dumps(run_object))  # no shared sub-objects, unlike deepcopy
     primary = template.primary_container_name or ""
-    candidates = list(_pod_specs(mounted, ()))
+    candidates = list(pod_specs(mounted))
     holding = [(path, pod) for path, pod in candidates if any(ct.get("name") == primary for ct in pod["containers"])]
     if not holding:
         return mounted
@@ -82,14 +89,14 @@ def mount_metrics_volume(run_object: dict[str, Any], experiment: Experiment, tri
     return mounted
 
 
-def _pod_specs(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
-    """Each pod spec (a mapping with a ``containers`` list) in the run object, with its key path."""
+def pod_specs(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Each pod spec (a mapping with a ``containers`` list) in a run object, with its key path."""
     if isinstance(node, dict):
         if isinstance(node.get("containers"), list):
             yield path, node
             return
         for key in sorted(node):
-            yield from _pod_specs(node[key], (*path, str(key)))
+            yield from pod_specs(node[key], (*path, str(key)))
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            yield from _pod_specs(item, (*path, str(i)))
+            yield from pod_specs(item, (*path, str(i)))

@@ -34,18 +34,27 @@ from ..spec.models import Experiment
 from ..store import Store
 from .gjson import judge
 from .kube import RunObjects
+from .placement import prepare_run_object
 from .pods import PodLogs, primary_pod_selector
-from .steps import collect_step, stored_trial
-from .volume import COLLECT_ROOT, collected_path, mount_metrics_volume
+from .steps import collect_step, release, stored_trial
+from .volume import COLLECT_ROOT, collected_path
 
-__all__ = ["Owner", "placed", "wait_step"]
+__all__ = ["Owner", "owned", "wait_step"]
 
 _FOLLOWER_GRACE_SECONDS = 120.0  # a deleted pod's log stream ends after its termination grace period
 
 
 @dataclass(frozen=True)
 class Owner:
-    """The Workflow that owns the run object, as Argo's ``setOwnerReference`` would record it."""
+    """The Workflow that owns the run object, so that deleting the Workflow deletes its trials.
+
+    ``blockOwnerDeletion`` stays false: setting it true needs ``update`` on
+    ``workflows/finalizers`` wherever the OwnerReferencesPermissionEnforcement
+    admission plugin is on (OpenShift's default), and nothing here needs the
+    Workflow's deletion to wait for its trials. (Argo's own ``setOwnerReference``
+    uses ``metav1.NewControllerRef``, which sets it true: ``manifests/rbac.yaml``
+    grants that update for the resource step.)
+    """
 
     name: str
     uid: str
@@ -56,15 +65,13 @@ class Owner:
             "kind": "Workflow",
             "name": self.name,
             "uid": self.uid,
-            "blockOwnerDeletion": True,
+            "blockOwnerDeletion": False,
         }
 
 
-def placed(run_object: Mapping[str, Any], namespace: str | None, owner: Owner | None) -> dict[str, Any]:
-    """The run object in ``namespace`` (unless it names its own) and owned by ``owner``."""
+def owned(run_object: Mapping[str, Any], owner: Owner | None) -> dict[str, Any]:
+    """The run object owned by ``owner`` (unchanged when None)."""
     metadata = dict(run_object.get("metadata", {}))
-    if namespace and not metadata.get("namespace"):
-        metadata["namespace"] = namespace
     if owner is not None:
         others = [r for r in metadata.get("ownerReferences", []) if r.get("uid") != owner.uid]
         metadata["ownerReferences"] = [*others, owner.reference()]
@@ -84,11 +91,15 @@ def wait_step(
     poll_seconds: float = 5.0,
     metrics_claim: str | None = None,
     metrics_root: str = COLLECT_ROOT,
+    db_secret: str | None = None,
 ) -> Trial:
     """Run the trial's object to its end and finish the trial; a finished trial is returned unchanged.
 
-    With ``metrics_claim`` (File and TensorFlowEvent collectors) the run object
-    mounts that claim and the metrics are read from it, mounted at ``metrics_root``.
+    The run object is placed as the suggest step places it (:mod:`.placement`):
+    in ``run_namespace``, with ``metrics_claim`` mounted (File and
+    TensorFlowEvent collectors, read back from ``metrics_root``) and the Push
+    environment from ``db_secret``. Once the trial is finished the run object
+    is deleted unless the template says ``retain: true``.
     """
     stored, current = stored_trial(store, name, namespace, trial)
     if not current.state.is_active:
@@ -99,9 +110,16 @@ def wait_step(
     template, mc, objective = spec.trial_template, spec.metrics_collector_spec, spec.objective
     assert template is not None and mc is not None and mc.collector is not None and objective is not None
     assert template.success_condition and template.failure_condition  # defaults filled by check()
-    run_object = placed(current.run_object, run_namespace or stored.experiment.namespace, owner)
-    if metrics_claim:
-        run_object = mount_metrics_volume(run_object, stored.experiment, trial, metrics_claim)
+    prepared = prepare_run_object(
+        current.run_object,
+        stored.experiment,
+        stored.id,
+        trial,
+        namespace=run_namespace or stored.experiment.namespace,
+        metrics_claim=metrics_claim,
+        db_secret=db_secret,
+    )
+    run_object = owned(prepared, owner)
     pod_namespace = run_object["metadata"].get("namespace") or "default"
     stdout = mc.collector.kind == c.COLLECTOR_STDOUT
     selector = primary_pod_selector(run_object, template.primary_pod_labels) if stdout else ""
@@ -146,7 +164,7 @@ def wait_step(
         lines = pods.primary_log(pod_namespace, selector, container) if stdout else ()
         if outcome is Outcome.FAILED and not message:
             message = "the trial's run object met its failure condition"
-        return collect_step(
+        finished = collect_step(
             store,
             name,
             namespace,
@@ -156,11 +174,15 @@ def wait_step(
             metrics_root=metrics_root,
             message=message,
         )
-    thread, done, feed = follower
-    done.set()
-    thread.join(_FOLLOWER_GRACE_SECONDS)
-    batch, first = feed.drain() if feed.record else ([], None)
-    return finish_trial(store, stored.id, trial, outcome, message, observations=batch, first_seq=first)
+    else:
+        thread, done, feed = follower
+        done.set()
+        thread.join(_FOLLOWER_GRACE_SECONDS)
+        batch, first = feed.drain() if feed.record else ([], None)
+        finished = finish_trial(store, stored.id, trial, outcome, message, observations=batch, first_seq=first)
+    if outcome in (Outcome.SUCCEEDED, Outcome.FAILED):  # an early-stopped one is deleted already, a vanished one gone
+        release(objects, run_object, stored.experiment)
+    return finished
 
 
 def _follower(

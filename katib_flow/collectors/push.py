@@ -2,8 +2,10 @@
 
 The driver that starts a trial sets ``KATIB_FLOW_TRIAL_NAME``,
 ``KATIB_FLOW_EXPERIMENT_ID`` and ``KATIB_FLOW_DB_URL`` in its environment (the
-local runner directly; on a cluster, the compiler from the trial and the DB
-Secret). Values may be numbers or numeric strings; Katib's push SDK takes
+local runner directly; on a cluster, the suggest or wait step in the run
+object, the URL from the Workflow's DB Secret). Katib's contract is accepted
+too: with only ``KATIB_TRIAL_NAME`` (what Katib's webhook sets and Katib's SDK
+reads) the trial is the Running one of that name. Values may be numbers or numeric strings; Katib's push SDK takes
 strings only.
 """
 
@@ -23,10 +25,12 @@ from .base import Observation, utc_now
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["EXPERIMENT_ENV", "TRIAL_ENV", "report_metrics"]
+__all__ = ["EXPERIMENT_ENV", "KATIB_TRIAL_ENV", "TRIAL_ENV", "report_metrics"]
 
 TRIAL_ENV = "KATIB_FLOW_TRIAL_NAME"
 EXPERIMENT_ENV = "KATIB_FLOW_EXPERIMENT_ID"
+# What Katib's pod webhook gives every trial's primary container and Katib's SDK ``report_metrics`` reads.
+KATIB_TRIAL_ENV = "KATIB_TRIAL_NAME"
 
 
 def report_metrics(metrics: Mapping[str, float | int | str], step: int | None = None) -> None:
@@ -36,26 +40,27 @@ def report_metrics(metrics: Mapping[str, float | int | str], step: int | None = 
     """
     from ..store import ENV_URL
 
-    trial = os.environ.get(TRIAL_ENV)
+    trial = os.environ.get(TRIAL_ENV) or os.environ.get(KATIB_TRIAL_ENV)
     experiment = os.environ.get(EXPERIMENT_ENV)
     url = os.environ.get(ENV_URL)
-    if not trial or not experiment or not url:
-        missing = [
-            name for name, value in ((TRIAL_ENV, trial), (EXPERIMENT_ENV, experiment), (ENV_URL, url)) if not value
-        ]
+    if not trial or not url:
+        missing = [name for name, value in ((TRIAL_ENV, trial), (ENV_URL, url)) if not value]
         raise CollectorError(
             "report_metrics() works inside a trial started by katib-flow; not set here: " + ", ".join(missing)
         )
-    if not experiment.isdigit():
+    if experiment is not None and not experiment.isdigit():
         raise CollectorError(f"{EXPERIMENT_ENV} must be an experiment id (got {experiment!r})")
+    from ..engine.trials import record_observations, running_trial_experiment
+
+    store = _store(url)
+    # A script written for Katib sees only KATIB_TRIAL_NAME: its Running trial of that name is the one.
+    experiment_id = int(experiment) if experiment else running_trial_experiment(store, trial)
     stamp = utc_now()
     observations = []
     for name, value in metrics.items():
         text = _number_text(name, value)
         observations.append(Observation(name, text, stamp, step))
-    from ..engine.trials import record_observations
-
-    record_observations(_store(url), int(experiment), trial, observations, source="push")
+    record_observations(store, experiment_id, trial, observations, source="push")
 
 
 def _number_text(name: str, value: float | int | str) -> str:

@@ -33,6 +33,9 @@ class Claim:
     trial: Trial | None
     rendered: RenderedTrial | None  # None when there is no trial or it has already finished
     completed: bool
+    # The trial was already Running before this claim: an earlier attempt may have created its run
+    # object (a retried step, a resubmitted Workflow), so the driver must find it rather than create it.
+    resumed: bool = False
 
 
 def claim_trial(store: Store, experiment_id: int, slot: Slot, *, start: bool = False) -> Claim:
@@ -79,8 +82,9 @@ def claim_in(session: Session, row: ExperimentRow, slot: Slot, *, start: bool) -
         conclude(session, row)
         return Claim(None, None, row.completed)
     rendered = None
+    resumed = trial.state == TrialState.RUNNING.value
     if TrialState(trial.state).is_active:
         # Rendered before the new row is flushed: one INSERT, already Running with ``start``.
         rendered = render_row(trial, Experiment.model_validate(row.spec), start=start)
     session.flush()
-    return Claim(trial_view(trial), rendered, row.completed)
+    return Claim(trial_view(trial), rendered, row.completed, resumed)

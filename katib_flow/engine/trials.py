@@ -20,7 +20,15 @@ from .clock import now, to_naive_utc
 from .evaluate import conclude
 from .views import Trial, current_stop_rules, trial_view
 
-__all__ = ["EARLY_STOPPED_MESSAGE", "Outcome", "finish_trial", "mark_running", "record_observations", "stop_rules"]
+__all__ = [
+    "EARLY_STOPPED_MESSAGE",
+    "Outcome",
+    "finish_trial",
+    "mark_running",
+    "record_observations",
+    "running_trial_experiment",
+    "stop_rules",
+]
 
 
 EARLY_STOPPED_MESSAGE = "Trial is early stopped: every early-stopping rule holds"
@@ -114,6 +122,20 @@ def record_observations(
         if isinstance(err.__cause__, IntegrityError):  # a concurrent collector stored them first
             return store.transaction(run)
         raise
+
+
+def running_trial_experiment(store: Store, name: str) -> int:
+    """The id of the experiment whose Running trial is named ``name`` (a trial that knows only its name)."""
+
+    def run(session: Session) -> list[int]:
+        query = select(TrialRow.experiment_id).where(TrialRow.name == name, TrialRow.state == TrialState.RUNNING.value)
+        return list(session.execute(query).scalars())
+
+    found = store.transaction(run)
+    if len(found) != 1:
+        what = "no Running trial" if not found else f"{len(found)} Running trials"
+        raise StorageError(f"{what} named {name!r} in {store.display_url}: set KATIB_FLOW_EXPERIMENT_ID to say which")
+    return found[0]
 
 
 def _insert_observations(

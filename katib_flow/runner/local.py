@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..collectors import TensorFlowEventCollector, line_collector, metric_names
-from ..collectors.push import EXPERIMENT_ENV, TRIAL_ENV
+from ..collectors.push import EXPERIMENT_ENV, KATIB_TRIAL_ENV, TRIAL_ENV
 from ..engine import (
     EARLY_STOPPED_MESSAGE,
     Claim,
@@ -184,6 +184,7 @@ class LocalRunner:
             **os.environ,
             **workspace.remap_env(command.env, collector_dirs),
             TRIAL_ENV: trial.name,
+            KATIB_TRIAL_ENV: trial.name,  # as Katib's webhook gives it (a script written for Katib reads it)
             EXPERIMENT_ENV: str(self.experiment_id),
             ENV_URL: self.store.url,
         }
