@@ -136,7 +136,29 @@ def _entry(source: str, name: str | None, problems: list[Problem]) -> dict[str, 
 
 # The Workflow options `compile` and `submit` share.
 _IMAGE = click.option(
-    "--image", default=None, help="The katib-flow image the steps run (default: this version's image)."
+    "--image",
+    default=None,
+    help="The katib-flow image the steps run (default: katib-flow:<version>, which "
+    "algorithms/katib-flow/Dockerfile builds; load it into the cluster or push it and name it here).",
+)
+_STEP_CPU = click.option(
+    "--step-cpu",
+    default="100m:1",
+    show_default=True,
+    metavar="REQUEST[:LIMIT]",
+    help="CPU request and limit of each step container.",
+)
+_STEP_MEMORY = click.option(
+    "--step-memory",
+    default="256Mi:1Gi",
+    show_default=True,
+    metavar="REQUEST[:LIMIT]",
+    help="Memory request and limit of each step container.",
+)
+_WORKFLOW_NAMESPACE_HELP = (
+    "The Workflow's namespace, where the trials' run objects and pods are created too (default: the "
+    "experiment's). It needs what manifests/ installs: the DB Secret, the service account and its Role, and "
+    "for the File/TensorFlowEvent collectors the metrics claim."
 )
 _DB_SECRET = click.option(
     "--db-secret",
@@ -147,14 +169,24 @@ _DB_SECRET = click.option(
 _SERVICE_ACCOUNT = click.option("--service-account", default="katib-flow", show_default=True)
 
 
-def _compile_options(image: str | None, namespace: str | None, db_secret: str, service_account: str) -> CompileOptions:
+def _compile_options(
+    image: str | None, namespace: str | None, db_secret: str, service_account: str, step_cpu: str, step_memory: str
+) -> CompileOptions:
     from .argo.compiler import CompileOptions
+    from .argo.step_pods import StepResources, parse_quantity_pair
 
+    try:
+        cpu = parse_quantity_pair(step_cpu, "CPU")
+        memory = parse_quantity_pair(step_memory, "memory")
+    except ValueError as err:
+        flag = "--step-cpu" if str(err).startswith("CPU") else "--step-memory"
+        raise SpecError.single(flag, str(err)) from None
     return CompileOptions(
         image=image or CompileOptions().image,
         namespace=namespace,
         db_secret=db_secret,
         service_account=service_account,
+        resources=StepResources(*cpu, *memory),
     )
 
 
@@ -217,9 +249,11 @@ def run_command(
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
 @_IMAGE
-@click.option(*NAMESPACE_FLAGS, "namespace", default=None, help="The Workflow's namespace (default: the experiment's).")
+@click.option(*NAMESPACE_FLAGS, "namespace", default=None, help=_WORKFLOW_NAMESPACE_HELP)
 @_DB_SECRET
 @_SERVICE_ACCOUNT
+@_STEP_CPU
+@_STEP_MEMORY
 @click.option(
     "--template",
     "as_template",
@@ -234,6 +268,8 @@ def compile_command(
     namespace: str | None,
     db_secret: str,
     service_account: str,
+    step_cpu: str,
+    step_memory: str,
     as_template: bool,
 ) -> None:
     """Compile an experiment into an Argo Workflow (YAML).
@@ -241,8 +277,10 @@ def compile_command(
     The Workflow runs init, parallelTrialCount lanes of suggest -> run object
     (an Argo resource step, or katib-flow's wait step where Argo cannot judge
     the object or trials stop early) -> collect -> decide, and finish, whose
-    outputs (best-parameters, best-objective, best-trial) are global output
-    parameters. With --template: a WorkflowTemplate that pipelines can
+    outputs (best-parameters, best-objective, best-trial, succeeded, reason)
+    are global output parameters (prefixed <name>- in a WorkflowTemplate); the
+    Workflow fails when the experiment failed. Needs Argo Workflows 3.6 or
+    later. Run objects are created in the Workflow's namespace. With --template: a WorkflowTemplate that pipelines can
     reference (templateRef, template main) and the Workflow that runs it; an
     experiment larger than one Workflow (parallelTrialCount x 90 trials) needs
     it, as its Workflows continue as new generations. See docs/cluster.md.
@@ -250,7 +288,7 @@ def compile_command(
     from .argo.compiler import compile_template, compile_workflow
     from .spec import load_experiment
 
-    options = _compile_options(image, namespace, db_secret, service_account)
+    options = _compile_options(image, namespace, db_secret, service_account, step_cpu, step_memory)
     experiment = load_experiment(file)
     if as_template:
         template, runner = compile_template(experiment, options)
@@ -267,12 +305,12 @@ def compile_command(
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--argo-server", envvar="ARGO_SERVER", help="The Argo Server's URL (default: $ARGO_SERVER).")
 @click.option("--token", envvar="ARGO_TOKEN", help="A bearer token (default: $ARGO_TOKEN).")
-@click.option(
-    *NAMESPACE_FLAGS, "namespace", default=None, help="Where the Workflow runs (default: the experiment's, or default)."
-)
+@click.option(*NAMESPACE_FLAGS, "namespace", default=None, help=_WORKFLOW_NAMESPACE_HELP)
 @_IMAGE
 @_DB_SECRET
 @_SERVICE_ACCOUNT
+@_STEP_CPU
+@_STEP_MEMORY
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @click.option("--dry-run", is_flag=True, help="Compile and print what would be submitted; contact no server.")
 @guarded
@@ -284,6 +322,8 @@ def submit_command(
     image: str | None,
     db_secret: str,
     service_account: str,
+    step_cpu: str,
+    step_memory: str,
     insecure: bool,
     dry_run: bool,
 ) -> None:
@@ -299,7 +339,7 @@ def submit_command(
 
     experiment = load_experiment(file)
     target = namespace or experiment.namespace or "default"
-    options = _compile_options(image, target, db_secret, service_account)
+    options = _compile_options(image, target, db_secret, service_account, step_cpu, step_memory)
     template = None
     if single_generation_problems(check(experiment), options):  # generations need the WorkflowTemplate
         template, workflow = compile_template(experiment, options)

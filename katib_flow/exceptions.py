@@ -20,6 +20,7 @@ __all__ = [
     "ExperimentExistsError",
     "ExperimentFailedError",
     "ExperimentInterrupted",
+    "ExperimentStalledError",
     "InvalidSettingsError",
     "KatibFlowError",
     "MetricsGoneError",
@@ -193,3 +194,10 @@ class ExperimentInterrupted(KeyboardInterrupt):
 
 class ClusterError(KatibFlowError, RuntimeError):
     """The Kubernetes API refused or could not serve a request about a trial's run object."""
+
+
+class ExperimentStalledError(ClusterError):
+    """An experiment on the cluster cannot complete any more (no generation alive, a deadline passed).
+
+    The Workflow steps exit with code 3 for it: retrying the step cannot help.
+    """

@@ -5,7 +5,13 @@ prefixed template names (``hpo-...``); the final training step receives the
 best parameter assignments as a JSON object. Print the Workflow with::
 
     python examples/pipeline/pipeline.py > pipeline.yaml
-    argo submit -n kubeflow pipeline.yaml     # needs katib-flow's manifests installed
+    argo submit -n katib-flow pipeline.yaml   # the namespace `kubectl apply -k manifests/` installs into
+
+The trials' Jobs are created in the Workflow's namespace. If the experiment
+fails, the tuning step fails and so does the pipeline; to go on regardless,
+give the step ``continue_on=ContinueOn(failed=True)`` and read the outcome
+from the global outputs ``{{workflow.outputs.parameters.hpo-succeeded}}`` and
+``hpo-reason`` (a failed step has no outputs of its own).
 
 For an experiment larger than one Workflow generation (parallelTrialCount x 90
 trials), apply ``katib-flow compile --template`` and invoke the template with

@@ -15,20 +15,23 @@ experiment), so its trials always go through the wait step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from hera.workflows import Parameter, Workflow, WorkflowTemplate
 from hera.workflows import models as m
 
+from .. import __version__
 from ..exceptions import CompileError, Problem
 from ..spec import check
 from ..spec import constants as c
 from ..spec.models import Experiment
 from .conditions import ArgoConditions, translate
+from .step_pods import StepResources
 from .templates import LABEL, Layout, add_templates
 
 __all__ = [
+    "DEFAULT_IMAGE",
     "GENERATION_ITERATIONS",
     "ITERATIONS_PER_LANE",
     "CompileOptions",
@@ -50,9 +53,13 @@ ITERATIONS_PER_LANE = 90
 GENERATION_ITERATIONS = 720
 
 
+# The image algorithms/katib-flow/Dockerfile builds (docs/cluster.md: build it, then load or push it).
+DEFAULT_IMAGE = f"katib-flow:{__version__}"
+
+
 @dataclass(frozen=True)
 class CompileOptions:
-    image: str = "ghcr.io/katib-flow/katib-flow:0.1.0"
+    image: str = DEFAULT_IMAGE
     namespace: str | None = None
     db_secret: str = "katib-flow-db"
     service_account: str = "katib-flow"
@@ -61,6 +68,11 @@ class CompileOptions:
     ttl_seconds: int = 7 * 24 * 3600
     iterations_per_lane: int | None = None  # default: 90, fewer with many lanes (GENERATION_ITERATIONS)
     metrics_claim: str = "katib-flow-metrics"  # ReadWriteMany claim for the File and TensorFlowEvent collectors
+    resources: StepResources = field(default_factory=StepResources)
+    # Succeeded step pods stay this long before Argo deletes them, so their logs can be read in the UI.
+    pod_gc_delay: str = "30m"
+    stall_seconds: float = 900.0  # generation 0's finish --wait fails when no generation ran this long
+    deadline_seconds: float | None = None  # ... or when the experiment is not completed by then
 
     def __post_init__(self) -> None:
         if self.iterations_per_lane is not None and not 1 <= self.iterations_per_lane <= ITERATIONS_PER_LANE:
@@ -72,7 +84,9 @@ class CompileOptions:
             return self.iterations_per_lane
         return max(1, min(ITERATIONS_PER_LANE, GENERATION_ITERATIONS // lanes))
 
-    def layout(self, experiment: Experiment, *, prefix: str = "", successor: str | None = None) -> Layout:
+    def layout(
+        self, experiment: Experiment, *, prefix: str = "", successor: str | None = None, global_prefix: str = ""
+    ) -> Layout:
         return Layout(
             image=self.image,
             db_secret=self.db_secret,
@@ -82,6 +96,10 @@ class CompileOptions:
             metrics_claim=self.metrics_claim,
             prefix=prefix,
             successor_template=successor,
+            global_prefix=global_prefix,
+            resources=self.resources,
+            stall_seconds=self.stall_seconds,
+            deadline_seconds=self.deadline_seconds,
         )
 
 
@@ -139,17 +157,19 @@ def argo_conditions(experiment: Experiment) -> ArgoConditions | None:
 def _build(cls: type[W], experiment: Experiment, options: CompileOptions, successor: str | None) -> W:
     name = experiment.name or ""
     is_template = cls is WorkflowTemplate
-    layout = options.layout(experiment, successor=successor)
+    # A WorkflowTemplate's templates also run inside callers' Workflows (templateRef): its global outputs
+    # carry the experiment's name so they never overwrite the caller's own (reason, succeeded, ...).
+    layout = options.layout(experiment, successor=successor, global_prefix=f"{name}-" if is_template else "")
     with cls(
         name=template_name(experiment) if is_template else None,
         generate_name=None if is_template else f"{name}-",
         namespace=options.namespace or experiment.namespace,
         labels={LABEL: name},
         entrypoint="main",
-        arguments=[Parameter(name="generation", value="0")],
+        arguments=[Parameter(name="generation", value="0"), Parameter(name="chain", value="")],
         service_account_name=options.service_account,
         on_exit="record-status",
-        pod_gc=m.PodGC(strategy="OnPodSuccess"),
+        pod_gc=m.PodGC(strategy="OnPodSuccess", delete_delay_duration=options.pod_gc_delay),
         ttl_strategy=m.TTLStrategy(secondsAfterCompletion=options.ttl_seconds),
     ) as workflow:
         add_templates(experiment, argo_conditions(experiment), layout)

@@ -1,28 +1,35 @@
-"""Katib's default trial conditions, translated into Argo resource-template conditions.
+"""Katib's default trial conditions, translated into Argo resource-template conditions where exact.
 
 Katib decides that a run object has ended with GJSON queries over its status
 (``status.conditions.#(type=="Complete")#|#(status=="True")#``). Argo's
-``successCondition`` / ``failureCondition`` are label-selector expressions over
-JSON paths: no queries, keys of at most 63 characters, integers for ``<`` and
-``>``. The translation below uses the counters each controller keeps, per kind:
+``successCondition`` / ``failureCondition`` are label-selector requirements over
+JSON paths, joined by commas: the success condition holds when *every*
+requirement matches, the failure condition when *any one* does
+(``workflow/executor/resource.go``, ``matchConditions``); keys of at most 63
+characters, integers for ``<`` and ``>``. Argo's executor polls until one of
+them holds, with no timeout (``WaitResource``): a translation that can miss
+the end of the object hangs the lane forever. So only these are translated:
 
-- batch/v1 Job: succeeded when ``status.succeeded`` reaches ``spec.completions``
-  (default 1); failed when ``status.failed`` exceeds ``spec.backoffLimit``
-  (default 6). A Job that can fail otherwise (``activeDeadlineSeconds``,
-  ``podFailurePolicy``, ``backoffLimitPerIndex``) ends with a Failed condition
-  but without those counts, so it is not translated.
-- TFJob, PyTorchJob, XGBoostJob, MPIJob (Kubeflow training operator v1): the
-  replica that decides the job (Chief or Master, else the Launcher of an
-  MPIJob) succeeded or failed, when that replica's ``restartPolicy`` is
-  ``Never``. With ``OnFailure`` or ``ExitCode`` the operator restarts failed
-  containers in place and can fail the job (``runPolicy.backoffLimit``) without
-  any pod counted as failed; a ``runPolicy.activeDeadlineSeconds``, an explicit
-  ``successPolicy`` and a TFJob without Chief or Master (its workers decide) are
-  not counter-based either. None of those is translated.
+- batch/v1 Job with ``restartPolicy: Never``, ``completions`` and
+  ``parallelism`` at most 1, and nothing else that can end it (no
+  ``successPolicy``, ``activeDeadlineSeconds``, ``podFailurePolicy``,
+  ``backoffLimitPerIndex``): succeeded at ``status.succeeded > 0``, failed at
+  ``status.failed > backoffLimit`` (default 6). With ``OnFailure`` the kubelet
+  restarts the container in place and the Job fails from restart counts
+  without any pod counted as failed; with more completions or parallelism
+  ``succeeded > 0`` comes before the Job is complete.
+- TFJob, PyTorchJob, XGBoostJob, MPIJob (Kubeflow training operator v1) whose
+  every replica type says ``restartPolicy: Never``: succeeded when the
+  deciding replica (Chief or Master, else the Launcher of an MPIJob)
+  succeeded; failed when *any* replica type has a failed pod (the operator
+  fails the job on a failed worker too). Not translated: another or a missing
+  restart policy (the operator's default differs by kind), a
+  ``runPolicy.activeDeadlineSeconds`` or ``backoffLimit``, an explicit
+  ``successPolicy``, a TFJob without Chief or Master (its workers decide).
 
-When no translation is exact (those cases, any other kind, or a template's
-own ``successCondition`` / ``failureCondition``) :func:`translate` returns None
-and the Workflow must use a step that evaluates the Katib expression itself.
+Everything else (those cases, any other kind, or a template's own
+``successCondition`` / ``failureCondition``) gets None from :func:`translate`,
+and the Workflow uses the wait step, which evaluates the Katib expression itself.
 """
 
 from __future__ import annotations
@@ -70,25 +77,34 @@ def translate(run_object: Mapping[str, Any], success: str | None, failure: str |
 
 
 def _job(spec: Mapping[str, Any]) -> ArgoConditions | None:
-    if any(key in spec for key in ("activeDeadlineSeconds", "podFailurePolicy", "backoffLimitPerIndex")):
+    ending = ("activeDeadlineSeconds", "podFailurePolicy", "backoffLimitPerIndex", "successPolicy")
+    if any(key in spec for key in ending):
+        return None
+    pod = ((spec.get("template") or {}).get("spec") or {}) if isinstance(spec.get("template"), Mapping) else {}
+    if pod.get("restartPolicy") != "Never":
         return None
     completions = _integer(spec.get("completions", 1))
+    parallelism = _integer(spec.get("parallelism", 1))
     backoff = _integer(spec.get("backoffLimit", _DEFAULT_BACKOFF_LIMIT))
-    if completions is None or backoff is None or completions < 1:
-        return None  # a placeholder or an expression: the value is only known per trial
-    return ArgoConditions(f"status.succeeded > {completions - 1}", f"status.failed > {backoff}")
+    if completions != 1 or parallelism is None or parallelism > 1 or backoff is None:
+        return None  # several completions, a placeholder or an expression: not exact, or only known per trial
+    return ArgoConditions("status.succeeded > 0", f"status.failed > {backoff}")
 
 
 def _kubeflow(kind: str, spec: Mapping[str, Any]) -> ArgoConditions | None:
     replicas = spec.get(_REPLICA_SPECS[kind], {}) or {}
     run_policy = spec.get("runPolicy", {}) or {}
-    if "successPolicy" in spec or "activeDeadlineSeconds" in run_policy or not isinstance(replicas, Mapping):
+    if not isinstance(replicas, Mapping) or not replicas or not isinstance(run_policy, Mapping):
+        return None
+    if "successPolicy" in spec or "activeDeadlineSeconds" in run_policy or "backoffLimit" in run_policy:
         return None
     deciding = next((name for name in _DECIDING if name in replicas), None)
-    if deciding is None or (replicas[deciding] or {}).get("restartPolicy") != "Never":
+    if deciding is None:
         return None
-    path = f"status.replicaStatuses.{deciding}"
-    return ArgoConditions(f"{path}.succeeded > 0", f"{path}.failed > 0")
+    if any(not isinstance(r, Mapping) or r.get("restartPolicy") != "Never" for r in replicas.values()):
+        return None
+    failed = ",".join(f"status.replicaStatuses.{name}.failed > 0" for name in sorted(replicas))
+    return ArgoConditions(f"status.replicaStatuses.{deciding}.succeeded > 0", failed)
 
 
 def _integer(value: Any) -> int | None:

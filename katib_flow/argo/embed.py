@@ -54,7 +54,8 @@ def hpo_templates(experiment: Experiment, options: CompileOptions | None = None,
     problems = [*unsupported(experiment), *single_generation_problems(experiment, options, embedded=True)]
     if problems:
         raise CompileError(problems)
-    return add_templates(experiment, argo_conditions(experiment), options.layout(experiment, prefix=prefix))
+    layout = options.layout(experiment, prefix=prefix, global_prefix=prefix)
+    return add_templates(experiment, argo_conditions(experiment), layout)
 
 
 def hpo_template_ref(experiment: Experiment) -> m.TemplateRef:

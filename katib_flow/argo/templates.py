@@ -19,7 +19,7 @@ to complete, so whoever runs generation 0 gets the final outputs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hera.workflows import (
     Container,
@@ -27,18 +27,19 @@ from hera.workflows import (
     Parameter,
     RawArtifact,
     Resource,
-    RetryStrategy,
     SecretEnv,
     Step,
     Steps,
 )
 from hera.workflows import models as m
 
+from ..cluster.generations import CHAIN_LABEL
 from ..cluster.volume import COLLECT_ROOT, METRICS_VOLUME, metrics_mount_path
 from ..spec import constants as c
 from ..spec import dump_experiment
 from ..spec.models import Experiment
 from .conditions import ArgoConditions
+from .step_pods import StepResources, pod_security, retry, step_security
 
 __all__ = ["RESULTS", "Layout", "add_templates"]
 
@@ -61,6 +62,12 @@ class Layout:
     metrics_claim: str = "katib-flow-metrics"  # the File and TensorFlowEvent collectors' shared volume
     prefix: str = ""  # prepended to every template name (embedding in a caller's Workflow)
     successor_template: str | None = None  # the WorkflowTemplate successors are created from
+    # Names of finish's outputs as the Workflow's global outputs: "" for a Workflow of its own, a prefix
+    # where the templates run inside someone else's Workflow (they must not overwrite the caller's).
+    global_prefix: str = ""
+    resources: StepResources = field(default_factory=StepResources)
+    stall_seconds: float = 900.0  # generation 0's finish --wait: how long no generation may be running
+    deadline_seconds: float | None = None  # ... and how long the whole experiment may take
 
 
 def add_templates(experiment: Experiment, conditions: ArgoConditions | None, layout: Layout) -> Steps:
@@ -70,14 +77,17 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
     p = layout.prefix
     lanes = spec.parallel_trial_count or 1
     who = ["--experiment", name, *(["--namespace", experiment.namespace] if experiment.namespace else [])]
-    retry = RetryStrategy(limit=3, retry_policy="Always", backoff=m.Backoff(duration="5s", factor=m.IntOrString(2)))
     env = [SecretEnv(name="KATIB_FLOW_DB_URL", secret_name=layout.db_secret, secret_key="url")]
+    continues = layout.successor_template is not None
 
     # File / TensorFlowEvent: trials write to the claim, collect and wait read it (see cluster/volume.py)
     on_volume = metrics_mount_path(experiment) is not None
     claim = ["--metrics-claim", layout.metrics_claim] if on_volume else []
     root = ["--metrics-root", COLLECT_ROOT] if on_volume else []
     mount = [ExistingVolume(name=METRICS_VOLUME, claim_name=layout.metrics_claim, mount_path=COLLECT_ROOT)]
+    # Run objects live in the Workflow's namespace (cluster/placement.py); Push trials get the DB Secret.
+    placement = ["--run-namespace", "{{workflow.namespace}}", "--db-secret", layout.db_secret, *claim]
+    owner = ["--owner-workflow", "{{workflow.name}}", "--owner-uid", "{{workflow.uid}}"]
 
     def step_container(
         template_name: str,
@@ -87,6 +97,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
         outputs: Sequence[str] = (),
         global_outputs: bool = False,
         reads_metrics: bool = False,
+        retried: bool = True,
     ) -> Container:
         return Container(
             name=p + template_name,
@@ -97,19 +108,39 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             inputs=list(inputs),
             outputs=[
                 Parameter(
-                    name=o, value_from=m.ValueFrom(path=f"{_OUTPUTS}/{o}"), global_name=o if global_outputs else None
+                    name=o,
+                    value_from=m.ValueFrom(path=f"{_OUTPUTS}/{o}"),
+                    global_name=layout.global_prefix + o if global_outputs else None,
                 )
                 for o in outputs
             ],
-            retry_strategy=retry,
+            retry_strategy=retry() if retried else None,
             volumes=mount if reads_metrics and on_volume else None,
+            resources=layout.resources.requirements(),
+            security_context=step_security(),
+            pod_security_context=pod_security(),
         )
 
     poll = f"{layout.poll_seconds:g}"
     init = step_container(
         "init",
-        ["init", _EXPERIMENT_PATH],
-        inputs=[RawArtifact(name="experiment", path=_EXPERIMENT_PATH, data=dump_experiment(experiment))],
+        [
+            "init",
+            _EXPERIMENT_PATH,
+            "--generation",
+            "{{inputs.parameters.generation}}",
+            "--workflow",
+            "{{workflow.name}}",
+            "--chain",
+            "{{inputs.parameters.chain}}",
+            *(["--iterations-per-lane", str(layout.iterations_per_lane)] if continues else []),
+        ],
+        inputs=[
+            RawArtifact(name="experiment", path=_EXPERIMENT_PATH, data=dump_experiment(experiment)),
+            Parameter(name="generation"),
+            Parameter(name="chain"),
+        ],
+        outputs=["generation", "chain"],
     )
     suggest = step_container(
         "suggest",
@@ -124,12 +155,21 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             poll,
             "--max-wait-seconds",
             f"{layout.max_wait_seconds:g}",
-            *claim,
+            *placement,
         ],
         inputs=[Parameter(name="lane"), Parameter(name="iteration")],
-        outputs=["trial", "run-object", "runnable", "completed"],
+        outputs=["trial", "run-object", "runnable", "resumed", "completed"],
     )
-    trial_arg = ["--trial", "{{inputs.parameters.trial}}", "--run-namespace", "{{workflow.namespace}}"]
+    trial_arg = ["--trial", "{{inputs.parameters.trial}}"]
+    # A trial that an earlier attempt started (a retried lane, a resubmitted Workflow) may have its run
+    # object already: only the wait step tolerates that (it finds the object instead of creating it).
+    wait_trial = step_container(
+        "wait-trial",
+        ["wait", *who, *trial_arg, *owner, "--poll-seconds", poll, *placement, *root],
+        inputs=[Parameter(name="trial")],
+        outputs=["state", "objective"],
+        reads_metrics=True,
+    )
     if conditions is not None:
         run_trial = Resource(
             name=p + "run-trial",
@@ -139,6 +179,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             success_condition=conditions.success,
             failure_condition=conditions.failure,
             inputs=[Parameter(name="manifest")],
+            pod_security_context=pod_security(),
         )
         mc = spec.metrics_collector_spec
         from_logs = mc is not None and mc.collector is not None and mc.collector.kind == c.COLLECTOR_STDOUT
@@ -151,52 +192,63 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
                 "--phase",
                 "{{inputs.parameters.phase}}",
                 *(["--from-pod-logs"] if from_logs else []),
+                "--release",
+                *owner,
+                "--poll-seconds",
+                poll,
+                *placement,
                 *root,
             ],
             inputs=[Parameter(name="trial"), Parameter(name="phase")],
             outputs=["state", "objective"],
             reads_metrics=True,
         )
-    else:
-        wait_trial = step_container(
-            "wait-trial",
-            [
-                "wait",
-                *who,
-                *trial_arg,
-                "--owner-workflow",
-                "{{workflow.name}}",
-                "--owner-uid",
-                "{{workflow.uid}}",
-                "--poll-seconds",
-                poll,
-                *claim,
-                *root,
-            ],
-            inputs=[Parameter(name="trial")],
-            outputs=["state", "objective"],
-            reads_metrics=True,
-        )
     decide = step_container("decide", ["decide", *who], outputs=["proceed", "reason"])
-    continues = layout.successor_template is not None
+    waits = (
+        [
+            "--wait",
+            "--poll-seconds",
+            poll,
+            "--chain",
+            "{{inputs.parameters.chain}}",
+            "--run-namespace",
+            "{{workflow.namespace}}",
+            "--stall-seconds",
+            f"{layout.stall_seconds:g}",
+            *(["--deadline-seconds", f"{layout.deadline_seconds:g}"] if layout.deadline_seconds else []),
+        ]
+        if continues
+        else []
+    )
     finish = step_container(
         "finish",
-        ["finish", *who, *(["--wait", "--poll-seconds", poll] if continues else [])],
+        ["finish", *who, *waits],
+        inputs=[Parameter(name="chain")],
         outputs=RESULTS,
-        global_outputs=not p,
+        global_outputs=True,
+    )
+    fail = step_container(
+        "fail",
+        ["fail", "--experiment", name, "--reason", "{{inputs.parameters.reason}}"],
+        inputs=[Parameter(name="reason")],
+        retried=False,
     )
     if not p:  # the Workflow's onExit; an embedding caller's Workflow has its own
         step_container("record-status", ["finish", *who], outputs=["reason"])
     if continues:
         successor = Resource(
             name=p + "continue",
-            action="create",
+            action="apply",  # idempotent: a retried step finds the successor it created (its name is fixed)
             manifest=_successor_manifest(name, layout.successor_template or ""),
-            inputs=[Parameter(name="generation")],
+            inputs=[Parameter(name="generation"), Parameter(name="chain")],
             outputs=[Parameter(name="successor", value_from=m.ValueFrom(json_path="{.metadata.name}"))],
+            retry_strategy=retry(),
+            pod_security_context=pod_security(),
         )
 
     runnable = "{{steps.suggest.outputs.parameters.runnable}} == true"
+    resumed = "{{steps.suggest.outputs.parameters.resumed}} == true"
+    fresh = "{{steps.suggest.outputs.parameters.resumed}} == false"
     suggested = "{{steps.suggest.outputs.parameters.trial}}"
     last = layout.iterations_per_lane - 1
     with Steps(name=p + "lane", inputs=[Parameter(name="lane"), Parameter(name="iteration"), Parameter(name="depth")]):
@@ -208,14 +260,17 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             run_trial(
                 name="run-trial",
                 arguments={"manifest": "{{steps.suggest.outputs.parameters.run-object}}"},
-                when=runnable,
-                continue_on=m.ContinueOn(failed=True),
+                when=f"{runnable} && {fresh}",
+                # Failed: the failure condition held. Error: the step's pod ended without a verdict (evicted,
+                # deleted, node lost) while the trial may still run: collect then looks at the object itself.
+                continue_on=m.ContinueOn(failed=True, error=True),
             )
             collect(
                 name="collect",
                 arguments={"trial": suggested, "phase": "{{steps.run-trial.status}}"},
-                when=runnable,
+                when=f"{runnable} && {fresh}",
             )
+            wait_trial(name="wait-trial", arguments={"trial": suggested}, when=f"{runnable} && {resumed}")
         else:
             wait_trial(name="wait-trial", arguments={"trial": suggested}, when=runnable)
         decide(name="decide")
@@ -230,18 +285,24 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             when=f"{{{{steps.decide.outputs.parameters.proceed}}}} == true && {{{{inputs.parameters.depth}}}} < {last}",
         )
 
+    # With successors, init says which generation the lanes run (a resubmitted experiment skips finished ones).
+    start = "steps.init.outputs.parameters.generation" if continues else "inputs.parameters.generation"
     with Steps(
         name=p + "generation",
-        inputs=[Parameter(name="generation")],
+        inputs=[Parameter(name="generation"), Parameter(name="chain")],
         outputs=[
             Parameter(
                 name="continued",
                 value_from=m.ValueFrom(parameter="{{steps.decide.outputs.parameters.proceed}}"),
-            )
+            ),
+            Parameter(name="chain", value_from=m.ValueFrom(parameter="{{steps.init.outputs.parameters.chain}}")),
         ],
         synchronization=m.Synchronization(mutexes=[m.Mutex(name=f"katib-flow-{name}")]),
     ) as generation:
-        init(name="init")
+        init(
+            name="init",
+            arguments={"generation": "{{inputs.parameters.generation}}", "chain": "{{inputs.parameters.chain}}"},
+        )
         with generation.parallel():
             for lane in range(lanes):
                 Step(
@@ -249,7 +310,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
                     template=p + "lane",
                     arguments={
                         "lane": str(lane),
-                        "iteration": f"{{{{=asInt(inputs.parameters.generation) * {layout.iterations_per_lane}}}}}",
+                        "iteration": f"{{{{=asInt({start}) * {layout.iterations_per_lane}}}}}",
                         "depth": "0",
                     },
                 )
@@ -257,18 +318,47 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
         if continues:
             successor(
                 name="continue",
-                arguments={"generation": "{{=asInt(inputs.parameters.generation) + 1}}"},
+                arguments={
+                    "generation": f"{{{{=asInt({start}) + 1}}}}",
+                    "chain": "{{steps.init.outputs.parameters.chain}}",
+                },
                 when="{{steps.decide.outputs.parameters.proceed}} == true",
             )
 
+    # finish sets the outputs; then fail makes the node (and the Workflow) fail when the experiment failed.
+    with Steps(
+        name=p + "report",
+        inputs=[Parameter(name="chain")],
+        outputs=[
+            Parameter(name=o, value_from=m.ValueFrom(parameter=f"{{{{steps.finish.outputs.parameters.{o}}}}}"))
+            for o in RESULTS
+        ],
+    ):
+        finish(name="finish", arguments={"chain": "{{inputs.parameters.chain}}"})
+        fail(
+            name="fail",
+            arguments={"reason": "{{steps.finish.outputs.parameters.reason}}"},
+            when="{{steps.finish.outputs.parameters.succeeded}} == false",
+        )
+
     results = [
-        Parameter(name=o, value_from=m.ValueFrom(parameter=f"{{{{steps.finish.outputs.parameters.{o}}}}}", default=""))
+        Parameter(name=o, value_from=m.ValueFrom(parameter=f"{{{{steps.report.outputs.parameters.{o}}}}}", default=""))
         for o in RESULTS
     ]  # empty in a generation that continued: its first generation reports the end
-    with Steps(name=p + "main", inputs=[Parameter(name="generation", default="0")], outputs=results) as main:
-        Step(name="generation", template=p + "generation", arguments={"generation": "{{inputs.parameters.generation}}"})
-        finish(
-            name="finish",
+    with Steps(
+        name=p + "main",
+        inputs=[Parameter(name="generation", default="0"), Parameter(name="chain", default="")],
+        outputs=results,
+    ) as main:
+        Step(
+            name="generation",
+            template=p + "generation",
+            arguments={"generation": "{{inputs.parameters.generation}}", "chain": "{{inputs.parameters.chain}}"},
+        )
+        Step(
+            name="report",
+            template=p + "report",
+            arguments={"chain": "{{steps.generation.outputs.parameters.chain}}"},
             when=(
                 "{{inputs.parameters.generation}} == 0 || {{steps.generation.outputs.parameters.continued}} == false"
                 if continues
@@ -279,20 +369,34 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
 
 
 def _successor_manifest(name: str, template: str) -> str:
-    """The next generation: a Workflow from the WorkflowTemplate, owned by nothing (so it outlives this one)."""
+    """The next generation: a Workflow from the WorkflowTemplate, owned by nothing (so it outlives this one).
+
+    Its name is fixed by the chain (generation 0's name) and the generation, so
+    a retried ``continue`` (``action: apply``) finds the Workflow its first
+    attempt created instead of starting a second one.
+    """
     import json
 
     manifest = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
         "metadata": {
-            "generateName": f"{name}-",
+            "name": "{{inputs.parameters.chain}}-g{{inputs.parameters.generation}}",
             "namespace": "{{workflow.namespace}}",
-            "labels": {LABEL: name, GENERATION_LABEL: "{{inputs.parameters.generation}}"},
+            "labels": {
+                LABEL: name,
+                GENERATION_LABEL: "{{inputs.parameters.generation}}",
+                CHAIN_LABEL: "{{inputs.parameters.chain}}",
+            },
         },
         "spec": {
             "workflowTemplateRef": {"name": template},
-            "arguments": {"parameters": [{"name": "generation", "value": "{{inputs.parameters.generation}}"}]},
+            "arguments": {
+                "parameters": [
+                    {"name": "generation", "value": "{{inputs.parameters.generation}}"},
+                    {"name": "chain", "value": "{{inputs.parameters.chain}}"},
+                ]
+            },
         },
     }
     return json.dumps(manifest, sort_keys=True)

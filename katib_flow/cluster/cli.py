@@ -9,13 +9,14 @@ Secret on the cluster) and writes its results as small files under
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..cli_errors import guarded
+from ..cli_errors import step_guarded
 
 # Each step imports what it runs when it runs: a step pod starts a fresh interpreter, and the
 # Kubernetes client, the algorithms or the collectors are needed by one step each.
@@ -79,24 +80,54 @@ def step_group() -> None:
 
 @step_group.command("init")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--generation", type=int, default=0, show_default=True, help="The Workflow's generation.")
+@click.option(
+    "--iterations-per-lane",
+    type=int,
+    help="Lane iterations per generation: output the first generation whose slots are not all finished.",
+)
+@click.option("--workflow", "workflow_name", metavar="NAME", help="This Workflow's name ({{workflow.name}}).")
+@click.option("--chain", default="", help="Generation 0's Workflow name, carried by its successors ('' in it).")
 @_DB
 @_OUTPUTS
-@guarded
-def init_command(file: Path, db: str | None, outputs: Path) -> None:
-    """Store the experiment in FILE, or continue the stored one; outputs: experiment-id, completed.
+@step_guarded
+def init_command(
+    file: Path,
+    generation: int,
+    iterations_per_lane: int | None,
+    workflow_name: str | None,
+    chain: str,
+    db: str | None,
+    outputs: Path,
+) -> None:
+    """Store the experiment in FILE, or continue the stored one.
 
+    Outputs: experiment-id, completed, generation (where the lanes start: with
+    --iterations-per-lane, past generations whose slots are all finished are
+    skipped) and chain (--chain, else --workflow: the name successors carry).
     A spec.trialTemplate.configMap template is read through the Kubernetes API
     the first time and stored with the experiment.
     """
     from ..kubeapi import config_map_lookup, load_api_client
     from ..spec import load_experiment
     from ..store import Store
-    from .steps import init_step
+    from .steps import init_step, resume_generation
 
     experiment = load_experiment(file)
     with Store(db) as store:
         stored = init_step(store, experiment, lambda: config_map_lookup(load_api_client()))
-    _write(outputs, {"experiment-id": str(stored.id), "completed": json.dumps(stored.completed)})
+        start = generation
+        if iterations_per_lane:
+            start = resume_generation(store, stored, generation, iterations_per_lane)
+    _write(
+        outputs,
+        {
+            "experiment-id": str(stored.id),
+            "completed": json.dumps(stored.completed),
+            "generation": str(start),
+            "chain": chain or workflow_name or "",
+        },
+    )
 
 
 @step_group.command("suggest")
@@ -111,7 +142,7 @@ def init_command(file: Path, db: str | None, outputs: Path) -> None:
 @_DB_SECRET
 @_DB
 @_OUTPUTS
-@guarded
+@step_guarded
 def suggest_command(
     name: str,
     namespace: str | None,
@@ -196,7 +227,7 @@ def suggest_command(
 @click.option("--poll-seconds", type=float, default=5.0, show_default=True, help="How often --phase Error looks.")
 @_DB
 @_OUTPUTS
-@guarded
+@step_guarded
 def collect_command(
     name: str,
     namespace: str | None,
@@ -328,7 +359,7 @@ def _wait(
 @_DB_SECRET
 @_DB
 @_OUTPUTS
-@guarded
+@step_guarded
 def wait_command(
     name: str,
     namespace: str | None,
@@ -363,7 +394,7 @@ def wait_command(
 @_NAMESPACE
 @_DB
 @_OUTPUTS
-@guarded
+@step_guarded
 def decide_command(name: str, namespace: str | None, db: str | None, outputs: Path) -> None:
     """Whether the lane goes on; outputs: proceed (true/false), reason."""
     from ..store import Store
@@ -379,18 +410,48 @@ def decide_command(name: str, namespace: str | None, db: str | None, outputs: Pa
 @_NAMESPACE
 @click.option("--wait", is_flag=True, help="First wait until the experiment is completed (by later generations).")
 @click.option("--poll-seconds", type=float, default=30.0, show_default=True, help="How often --wait looks.")
+@click.option(
+    "--chain",
+    help="With --wait: generation 0's Workflow name; its successors are watched, and the wait fails when none "
+    "is alive or the newest never starts (needs the Kubernetes API).",
+)
+@_RUN_NAMESPACE
+@click.option(
+    "--stall-seconds",
+    type=float,
+    default=900.0,
+    show_default=True,
+    help="With --chain: how long no generation may run.",
+)
+@click.option("--deadline-seconds", type=float, help="With --wait: fail when the experiment is not completed by then.")
 @_DB
 @_OUTPUTS
-@guarded
+@step_guarded
 def finish_command(
-    name: str, namespace: str | None, wait: bool, poll_seconds: float, db: str | None, outputs: Path
+    name: str,
+    namespace: str | None,
+    wait: bool,
+    poll_seconds: float,
+    chain: str | None,
+    run_namespace: str | None,
+    stall_seconds: float,
+    deadline_seconds: float | None,
+    db: str | None,
+    outputs: Path,
 ) -> None:
-    """The final status; outputs: best-trial, best-parameters (JSON object), best-objective, status (JSON)."""
+    """The final status; outputs: best-trial, best-parameters (JSON object), best-objective, succeeded, reason,
+    status (JSON). Exits 3 when --wait sees that the experiment cannot complete any more."""
     from ..store import Store
     from .steps import finish_step
 
+    watch = None
+    if wait and (chain or deadline_seconds is not None):
+        from .generations import GenerationWatch
+
+        api = _run_objects().api if chain else None
+        watch = GenerationWatch(api, run_namespace or "default", chain or "", name, stall_seconds, deadline_seconds)
     with Store(db) as store:
-        result = finish_step(store, name, namespace, wait=wait, poll_seconds=poll_seconds)
+        result = finish_step(store, name, namespace, wait=wait, poll_seconds=poll_seconds, watch=watch)
     _write(
         outputs,
         {
@@ -402,3 +463,12 @@ def finish_command(
             "status": result.status,
         },
     )
+
+
+@step_group.command("fail")
+@click.option("--experiment", "name", required=True, help="The experiment's metadata.name.")
+@click.option("--reason", default="", help="Katib's reason of the experiment's final condition.")
+def fail_command(name: str, reason: str) -> None:
+    """Exit 1 saying that the experiment failed: the Workflow fails after its outputs are set."""
+    click.echo(f"katib-flow: experiment {name!r} failed ({reason or 'no reason recorded'})", err=True)
+    sys.exit(1)

@@ -33,6 +33,7 @@ from ..engine import (
     finish_trial,
     init_experiment,
 )
+from ..engine.claim import resume_iterations
 from ..engine.trials import load_trial
 from ..engine.views import trial_view
 from ..exceptions import CollectorError, MetricsGoneError, SpecError, StorageError
@@ -56,6 +57,7 @@ __all__ = [
     "primary_log",
     "release",
     "release_trial",
+    "resume_generation",
     "suggest_step",
 ]
 
@@ -99,6 +101,14 @@ def stored_trial(store: Store, name: str, namespace: str | None, trial: str) -> 
     """The experiment named ``name`` and its trial ``trial``, as the steps see them."""
     stored = find_experiment(store, name, namespace)
     return stored, store.transaction(lambda session: trial_view(load_trial(session, stored.id, trial).row))
+
+
+def resume_generation(store: Store, stored: StoredExperiment, generation: int, iterations_per_lane: int) -> int:
+    """The generation a (re)started Workflow's lanes should run: ``generation``, or a later one whose slots
+    every lane still has to go through (a resubmitted experiment does not replay finished generations)."""
+    lanes = stored.experiment.spec.parallel_trial_count or 1
+    first = resume_iterations(store, stored.id, lanes)
+    return max(generation, min(first.values(), default=0) // iterations_per_lane)
 
 
 def init_step(
@@ -304,17 +314,21 @@ def finish_step(
     *,
     wait: bool = False,
     poll_seconds: float = 30.0,
+    watch: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Result:
     """The final status and the best trial (its objective after the metric strategy), for the outputs.
 
     With ``wait``, first wait until the experiment is completed: the first
     generation of a Workflow that continued as new ones reports the end of the
-    whole experiment, however many generations it took.
+    whole experiment, however many generations it took. ``watch`` is called
+    between polls and raises when waiting is futile (:mod:`.generations`).
     """
     experiment_id = find_experiment(store, name, namespace).id
     evaluation = evaluate(store, experiment_id)
     while wait and not evaluation.completed:
+        if watch is not None:
+            watch()
         sleep(poll_seconds)
         evaluation = evaluate(store, experiment_id)
     optimal = evaluation.status.get("currentOptimalTrial", {})

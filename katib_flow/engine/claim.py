@@ -13,19 +13,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..collectors import Observation
 from ..history import TrialState
 from ..spec.models import Experiment
-from ..store import ExperimentRow, Store
+from ..store import ExperimentRow, Store, TrialRow
 from .evaluate import conclude
 from .render import RenderedTrial, render_row
 from .reserve import Slot, reserve_rows
 from .trials import Outcome, finish_in
 from .views import Trial, trial_view
 
-__all__ = ["Claim", "claim_in", "claim_trial", "finish_and_claim"]
+__all__ = ["Claim", "claim_in", "claim_trial", "finish_and_claim", "resume_iterations"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,28 @@ def finish_and_claim(
         row = store.lock_experiment(session, experiment_id)
         finished = finish_in(session, row, name, outcome, message, observations, first_seq)
         return finished, claim_in(session, row, next_slot, start=True)
+
+    return store.transaction(run)
+
+
+def resume_iterations(store: Store, experiment_id: int, lanes: int) -> dict[int, int]:
+    """Per lane, the first iteration a restarted driver must go through again.
+
+    That is the lane's first slot whose trial is still active (it may need to
+    be resumed), else the one after its last claimed slot. Slots before it
+    hold finished trials, or were passed over without a trial (nothing could
+    start then), so skipping them runs nothing twice and loses nothing.
+    """
+
+    def run(session: Session) -> dict[int, int]:
+        query = select(TrialRow.lane, TrialRow.iteration, TrialRow.state).where(TrialRow.experiment_id == experiment_id)
+        active: dict[int, int] = {}
+        after: dict[int, int] = {}
+        for lane, iteration, state in session.execute(query):
+            if TrialState(state).is_active:
+                active[lane] = min(active.get(lane, iteration), iteration)
+            after[lane] = max(after.get(lane, 0), iteration + 1)
+        return {lane: active.get(lane, after.get(lane, 0)) for lane in range(lanes)}
 
     return store.transaction(run)
 

@@ -68,6 +68,10 @@ class Interpreter:
     logs: dict[str, list[str]] = field(default_factory=dict)  # container template -> stdout of each run
     global_outputs: dict[str, str] = field(default_factory=dict)
     max_depth: int = 0
+    labels: dict[str, str] = field(default_factory=dict)  # this Workflow's (a successor's come from its manifest)
+    # template -> how many of its runs end in phase Error right after creating their object (an evicted pod)
+    errors: dict[str, int] = field(default_factory=dict)
+    created: list[dict[str, Any]] = field(default_factory=list)  # run objects the resource steps created
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     _folders: Iterator[int] = field(default_factory=itertools.count)
@@ -81,11 +85,24 @@ class Interpreter:
         given.update(arguments or {})
         entry = self.templates[spec["entrypoint"]]
         wanted = {p["name"] for p in entry.get("inputs", {}).get("parameters", [])}
+        self._publish_phase("Running")
         phase = self.execute(spec["entrypoint"], {k: v for k, v in given.items() if k in wanted}, 0).status
         if spec.get("onExit"):
             self.execute(spec["onExit"], {}, 0)
         self.phase = phase
+        self._publish_phase(phase)
         return phase
+
+    def _publish_phase(self, phase: str) -> None:
+        """This Workflow as the Kubernetes API shows it (generation 0's finish --wait lists the generations)."""
+        labels = {**self.workflow["metadata"].get("labels", {}), **self.labels}
+        with self.kube.lock:
+            self.kube.objects[("workflows", self.namespace, self.name)] = {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Workflow",
+                "metadata": {"name": self.name, "namespace": self.namespace, "labels": labels},
+                "status": {"phase": phase},
+            }
 
     def execute(self, name: str, inputs: dict[str, str], depth: int) -> Node:
         with self._lock:
@@ -127,7 +144,10 @@ class Interpreter:
             scope.update(results)
             for step in group:
                 node = results[step["name"]]
-                if node.status == "Failed" and not step.get("continueOn", {}).get("failed"):
+                goes_on = step.get("continueOn", {})
+                if node.status == "Failed" and not goes_on.get("failed"):
+                    return Node("Failed")
+                if node.status == "Error" and not goes_on.get("error"):
                     return Node("Failed")
         outputs = {
             p["name"]: self._substitute(p["valueFrom"]["parameter"], inputs, scope)
@@ -222,6 +242,7 @@ class Interpreter:
             template_document=self.template_document,
             mutexes=self.mutexes,
             claims=self.claims,
+            labels=manifest["metadata"].get("labels", {}),
         )
         successor.workdir.mkdir(parents=True)
         thread = threading.Thread(target=successor.run, args=(_generation_arguments(manifest),), daemon=True)
@@ -242,29 +263,51 @@ class Interpreter:
 
     def _resource(self, template: dict[str, Any], inputs: dict[str, str]) -> Node:
         resource = template["resource"]
-        assert resource["action"] == "create"
         manifest = json.loads(self._substitute(resource["manifest"], inputs, {}))
         if manifest["kind"] == "Workflow":  # continue-as-new: the test runs the successor
-            assert "setOwnerReference" not in resource, "generations must not own each other"
+            assert resource["action"] == "apply" and "setOwnerReference" not in resource
+            name = manifest["metadata"]["name"]  # fixed, so that a retried step finds its successor
             with self._lock:
-                self.successors.append(manifest)
-                name = f"{manifest['metadata']['generateName']}{len(self.successors):05d}"
-            if self.template_document is not None:
+                known = name in {s["metadata"]["name"] for s in self.successors}
+                if not known:
+                    self.successors.append(manifest)
+            if not known and self.template_document is not None:
                 self._start_successor(name, manifest)
             (output,) = template["outputs"]["parameters"]
             assert output["valueFrom"]["jsonPath"] == "{.metadata.name}"
             return Node("Succeeded", {output["name"]: name})
+        assert resource["action"] == "create"
         assert manifest["kind"] == "Job", "the interpreter simulates batch/v1 Jobs"
-        name = manifest["metadata"]["name"]
-        with self._lock:
-            if name in self._objects:
+        # kubectl create in the step pod: the manifest's namespace, else the pod's (the Workflow's)
+        name, namespace = manifest["metadata"]["name"], manifest["metadata"].get("namespace") or self.namespace
+        manifest["metadata"]["namespace"] = namespace
+        if resource.get("setOwnerReference"):  # Argo's metav1.NewControllerRef (workflow/controller/operator.go)
+            reference = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": self.name,
+                         "uid": f"uid-{self.name}", "controller": True, "blockOwnerDeletion": True}  # fmt: skip
+            manifest["metadata"]["ownerReferences"] = [reference]
+        allowed = self.kube.allowed_namespaces
+        with self.kube.lock:
+            if allowed is not None and namespace not in allowed:
+                return Node("Failed")  # Forbidden: the Role covers the Workflow's namespace only
+            key = ("jobs", namespace, name)
+            if key in self.kube.objects:
                 return Node("Failed")  # Argo's create of an existing object fails
-            self._objects[name] = manifest
-        manifest["status"] = JobController(self.kube, self.claims).run(manifest)
-        if _selector_holds(resource["successCondition"], manifest):
-            return Node("Succeeded")
-        assert _selector_holds(resource["failureCondition"], manifest)
-        return Node("Failed")
+            self.kube.objects[key] = manifest
+            self.kube.history.append(json.loads(json.dumps(manifest)))
+            self.created.append(manifest)
+            evicted = self.errors.get(template["name"], 0) > 0
+            if evicted:
+                self.errors[template["name"]] -= 1
+        controller = JobController(self.kube, self.claims)
+        if evicted:  # the step's pod is gone, the Job runs on: the lane must find out by itself
+            threading.Thread(target=controller.run, args=(manifest,), daemon=True).start()
+            return Node("Error")
+        status = controller.run(manifest)
+        document = {**manifest, "status": status}
+        if _selector_holds(resource["failureCondition"], document, every=False):
+            return Node("Failed")
+        assert _selector_holds(resource["successCondition"], document, every=True), "Argo would wait forever"
+        return Node("Succeeded")
 
 
 def _generation_arguments(manifest: dict[str, Any]) -> dict[str, str]:
@@ -296,10 +339,15 @@ def _holds(expression: str) -> bool:
     return True
 
 
-def _selector_holds(selector: str, document: dict[str, Any]) -> bool:
-    path, op, value = selector.split()
-    current: Any = document
-    for key in path.split("."):
-        current = current.get(key) if isinstance(current, dict) else None
-    assert op == ">"
-    return current is not None and int(current) > int(value)
+def _selector_holds(selector: str, document: dict[str, Any], *, every: bool) -> bool:
+    """Argo's resource conditions: requirements joined by commas, all of them for success and any one for
+    failure (``workflow/executor/resource.go``, ``matchConditions``); ``path > n`` only."""
+    results = []
+    for requirement in selector.split(","):
+        path, op, value = requirement.split()
+        current: Any = document
+        for key in path.split("."):
+            current = current.get(key) if isinstance(current, dict) else None
+        assert op == ">"
+        results.append(current is not None and int(current) > int(value))
+    return all(results) if every else any(results)

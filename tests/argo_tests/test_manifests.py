@@ -61,7 +61,9 @@ def test_the_db_url_points_at_the_mysql_service_with_its_credentials() -> None:
     [
         ("argoproj.io", "workflowtaskresults", {"create", "patch"}),  # Argo's executor
         ("batch", "jobs", {"create", "get", "watch", "delete"}),  # run-trial/wait-trial create and watch it
-        ("argoproj.io", "workflows", {"create"}),  # a generation creates its successor
+        ("argoproj.io", "workflows", {"create", "get", "patch", "list"}),  # successors (kubectl apply), watched
+        ("argoproj.io", "workflows/finalizers", {"update"}),  # Argo's blockOwnerDeletion on run-trial's objects
+        ("kubeflow.org", "pytorchjobs", {"delete"}),  # finished run objects are deleted unless retained
         ("kubeflow.org", "pytorchjobs", {"create", "get", "watch"}),
         ("kubeflow.org", "tfjobs", {"create", "get", "watch"}),
         ("", "pods", {"list", "get"}),  # collect finds the primary pod
@@ -77,3 +79,12 @@ def test_the_role_allows_what_the_workflow_does(group: str, resource: str, verbs
 def test_the_image_installs_the_package_with_the_mysql_driver() -> None:
     dockerfile = (PROJECT_ROOT / "algorithms" / "katib-flow" / "Dockerfile").read_text()
     assert 'pip install ".[mysql]"' in dockerfile and "COPY katib_flow ./katib_flow" in dockerfile
+
+
+def test_the_default_step_image_is_the_one_the_dockerfile_builds_and_runs_as_the_step_user() -> None:
+    from katib_flow.argo.compiler import DEFAULT_IMAGE
+    from katib_flow.argo.step_pods import STEP_USER
+
+    dockerfile = (PROJECT_ROOT / "algorithms" / "katib-flow" / "Dockerfile").read_text()
+    assert f"-t {DEFAULT_IMAGE} ." in dockerfile  # the build command the Dockerfile documents
+    assert f"USER {STEP_USER}" in dockerfile  # runAsNonRoot needs a numeric user

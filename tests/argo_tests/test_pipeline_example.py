@@ -57,7 +57,10 @@ def test_the_pipeline_is_valid_golden_and_its_names_do_not_collide() -> None:
     assert {n for n in names if not n.startswith("hpo-")} == {"preprocess", "train-final-model", "pipeline"}
     assert "onExit" not in document["spec"]  # the caller's Workflow stays the caller's
     finish = next(t for t in document["spec"]["templates"] if t["name"] == "hpo-finish")
-    assert all("globalName" not in p for p in finish["outputs"]["parameters"])
+    # global outputs carry the prefix: the caller's own (reason, succeeded, ...) are never overwritten
+    assert {p["globalName"] for p in finish["outputs"]["parameters"]} == {
+        "hpo-best-trial", "hpo-best-parameters", "hpo-best-objective", "hpo-succeeded", "hpo-reason"
+    }  # fmt: skip
 
 
 def test_the_pipeline_runs_and_trains_the_final_model_with_the_best_parameters(

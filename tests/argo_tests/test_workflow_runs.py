@@ -64,9 +64,16 @@ def run_on_argo(
     retried: frozenset[str] = frozenset(),
     *,
     template: bool = False,
+    errors: dict[str, int] | None = None,
+    expect: str = "Succeeded",
+    readable: frozenset[str] = frozenset(),
     **options: Any,
 ) -> Interpreter:
-    """Run the compiled Workflow (with ``template``, the WorkflowTemplate's generations) to its end."""
+    """Run the compiled Workflow (with ``template``, the WorkflowTemplate's generations) to its end.
+
+    The service account may only touch the Workflow's namespace, as under manifests/rbac.yaml (and
+    ``readable``, where a test's user granted it a Role too).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     claims = {"katib-flow-metrics": workdir / "metrics-pvc"}  # the File collector's shared volume
     JobController(kube, claims).attach()  # Jobs the wait step creates through the API run as processes
@@ -76,6 +83,7 @@ def run_on_argo(
         document: dict[str, Any] = yaml.safe_load(workflow_template.to_yaml())
     else:
         document = yaml.safe_load(compile_workflow(wire, compile_options).to_yaml())
+    kube.allowed_namespaces = {document["metadata"].get("namespace") or "default", *readable}
     interpreter = Interpreter(
         document,
         workdir,
@@ -85,8 +93,9 @@ def run_on_argo(
         retried=retried,
         template_document=document if template else None,
         claims=claims,
+        errors=dict(errors or {}),
     )
-    assert interpreter.run() == "Succeeded"
+    assert interpreter.run() == expect
     return interpreter
 
 
@@ -172,8 +181,9 @@ def test_the_wait_step_path_gives_the_same_trials_as_the_local_runner_even_when_
     run_experiment(experiment("waited", parallel=1, max_trials=4, max_failed=4), db=local_db, workdir=tmp_path / "l")
     with Store(db_url) as on_argo, Store(local_db) as locally:
         assert _trials(on_argo, "waited") == _trials(locally, "waited")  # same seed, same trials, same results
-    jobs = kube.created("Job")
+    jobs = kube.ever_created("Job")
     assert len(jobs) == 4  # each wait ran twice; the second found the first's Job
+    assert kube.created("Job") == []  # each deleted once its trial was finished (no retain)
     assert {j["metadata"]["ownerReferences"][0]["name"] for j in jobs} == {argo.name}
     assert argo.calls["wait-trial"] == 4
 
@@ -187,6 +197,9 @@ def test_generations_continue_as_new_until_max_trial_count_and_the_first_reports
     generations = first.all_generations()
     assert [g.phase for g in generations] == ["Succeeded"] * 2  # 2 lanes x 2 iterations: 4 + 3 trials
     assert [s["metadata"]["labels"]["katib-flow/generation"] for s in first.successors] == ["1"]
+    # named by generation 0 (the chain) and the generation: a retried continue applies the same Workflow
+    assert [s["metadata"]["name"] for s in first.successors] == [f"{first.name}-g1"]
+    assert generations[1].name == f"{first.name}-g1"
     assert generations[1].successors == []  # the experiment ended in the second generation
     with Store(db_url) as store:
         trials = _trials(store, "generations")
@@ -198,8 +211,9 @@ def test_generations_continue_as_new_until_max_trial_count_and_the_first_reports
     # generation 1's lanes go on from iteration 2: slots stay unique across generations
     assert len(slots) == 7 and slots <= {(lane, i) for lane in (0, 1) for i in range(4)}
     best = status.status["currentOptimalTrial"]["bestTrialName"]
-    assert first.global_outputs["best-trial"] == best  # generation 0 waited for the end
-    assert generations[1].global_outputs["best-trial"] == best
+    # a WorkflowTemplate's global outputs carry the experiment's name (no clash inside a caller's Workflow)
+    assert first.global_outputs["generations-best-trial"] == best  # generation 0 waited for the end
+    assert generations[1].global_outputs["generations-best-trial"] == best
     assert max(g.max_depth for g in generations) < 100
 
 
@@ -252,9 +266,10 @@ def test_a_configmap_template_of_a_train_job_runs_through_init_and_the_wait_step
     trial_spec["spec"]["trainer"]["command"] = [sys.executable, "-c", PROGRAM, "${trialParameters.learningRate}"]
     kube.objects[("configmaps", "kubeflow", "trial-templates")] = config_map(trial_spec)
     db_url = sqlite_url(tmp_path)
-    run_on_argo(parse_experiment(yaml.safe_dump(doc)), db_url, kube, tmp_path)  # the init step reads the ConfigMap
+    # the init step reads the ConfigMap, in namespace kubeflow (docs/cluster.md: a Role there grants it)
+    run_on_argo(parse_experiment(yaml.safe_dump(doc)), db_url, kube, tmp_path, readable=frozenset({"kubeflow"}))
     with Store(db_url) as store:
         status = evaluate(store, find_experiment(store, "cm-trainjob").id).status
     assert status["trialsSucceeded"] == 2
-    assert [o["kind"] for o in kube.created("TrainJob")] == ["TrainJob", "TrainJob"]
+    assert [o["kind"] for o in kube.ever_created("TrainJob")] == ["TrainJob", "TrainJob"]
     assert sum("/configmaps/" in r for r in kube.requests) == 1  # read once, then the stored template

@@ -43,8 +43,11 @@ class FakePod:
 class FakeKubernetes:
     pods: list[FakePod] = field(default_factory=list)
     objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (plural, ns, name)
+    history: list[dict[str, Any]] = field(default_factory=list)  # every object as it was created, also deleted ones
     requests: list[str] = field(default_factory=list)
     fail_next: int = 0  # answer that many requests with 503 first
+    # The service account's Role covers these namespaces only (None: all): elsewhere 403 Forbidden, as on a cluster
+    allowed_namespaces: set[str] | None = None
     url: str = ""
     on_create: Callable[[dict[str, Any]], None] | None = None
     on_delete: Callable[[dict[str, Any]], None] | None = None
@@ -77,8 +80,14 @@ class FakeKubernetes:
             pod.logs[container] = pod.logs.get(container, "") + text
 
     def created(self, kind: str) -> list[dict[str, Any]]:
+        """The objects of ``kind`` that exist now."""
         with self.lock:
             return [o for o in self.objects.values() if o.get("kind") == kind]
+
+    def ever_created(self, kind: str) -> list[dict[str, Any]]:
+        """Every object of ``kind`` created, as it was created (deleted ones too)."""
+        with self.lock:
+            return [o for o in self.history if o.get("kind") == kind]
 
 
 def _handler(state: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
@@ -106,6 +115,11 @@ def _handler(state: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
                 return
             parts = url.path.strip("/").split("/")
             query = parse_qs(url.query)
+            if "namespaces" in parts and state.allowed_namespaces is not None:
+                namespace = parts[parts.index("namespaces") + 1]
+                if namespace not in state.allowed_namespaces:
+                    self._send(403, "application/json", {"kind": "Status", "code": 403, "reason": "Forbidden"})
+                    return
             if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 5 and parts[4] == "pods":
                 self._pods(parts[3], query.get("labelSelector", [""])[0])
             elif parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 7 and parts[6] == "log":
@@ -115,7 +129,8 @@ def _handler(state: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
             elif parts[0] == "apis" and len(parts) == 3:
                 self._discovery("/".join(parts[1:3]))
             elif parts[0] == "apis" and len(parts) in (6, 7) and parts[3] == "namespaces":
-                self._object(method, parts[5], parts[4], parts[6] if len(parts) == 7 else None, body)
+                selector = query.get("labelSelector", [""])[0]
+                self._object(method, parts[5], parts[4], parts[6] if len(parts) == 7 else None, body, selector)
             else:
                 self._send(404, "application/json", {"kind": "Status", "code": 404})
 
@@ -167,7 +182,15 @@ def _handler(state: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
             ] + [{"name": f"{plural}/status", "kind": kind} for plural, kind in RESOURCES[group_version]]
             self._send(200, "application/json", {"kind": "APIResourceList", "resources": resources})
 
-        def _object(self, method: str, plural: str, namespace: str, name: str | None, body: Any) -> None:
+        def _object(
+            self,
+            method: str,
+            plural: str,
+            namespace: str,
+            name: str | None,
+            body: Any,
+            query_selector: str | None = None,
+        ) -> None:
             if method == "POST":
                 assert body is not None and name is None
                 key = (plural, namespace, body["metadata"]["name"])
@@ -175,14 +198,27 @@ def _handler(state: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
                     exists = key in state.objects
                     if not exists:
                         body["metadata"]["namespace"] = namespace
-                        body["metadata"]["uid"] = f"uid-{len(state.objects)}"
+                        body["metadata"]["uid"] = f"uid-{len(state.history)}"
                         state.objects[key] = body
+                        state.history.append(json.loads(json.dumps(body)))
                 if exists:
                     self._send(409, "application/json", {"kind": "Status", "code": 409, "reason": "AlreadyExists"})
                     return
                 if state.on_create is not None:
                     state.on_create(body)
                 self._send(201, "application/json", body)
+                return
+            if method == "GET" and name is None:  # a list, by label selector
+                wanted = dict(t.split("=", 1) for t in (query_selector or "").split(",") if t)
+                with state.lock:
+                    items = [
+                        json.loads(json.dumps(o))
+                        for (kind, ns, _), o in sorted(state.objects.items())
+                        if kind == plural
+                        and ns == namespace
+                        and wanted.items() <= o.get("metadata", {}).get("labels", {}).items()
+                    ]
+                self._send(200, "application/json", {"kind": "List", "items": items})
                 return
             key = (plural, namespace, name or "")
             with state.lock:

@@ -14,15 +14,17 @@ JOB = (c.DEFAULT_JOB_SUCCESS_CONDITION, c.DEFAULT_JOB_FAILURE_CONDITION)
 KUBEFLOW = (c.DEFAULT_KUBEFLOW_JOB_SUCCESS_CONDITION, c.DEFAULT_KUBEFLOW_JOB_FAILURE_CONDITION)
 
 
-def job(**spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "batch/v1", "kind": "Job", "spec": spec}
+def job(restart: str | None = "Never", **spec: Any) -> dict[str, Any]:
+    pod = {"spec": {"containers": [{"name": "main"}], **({"restartPolicy": restart} if restart else {})}}
+    return {"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": pod, **spec}}
 
 
-def pytorch(restart: str | None = "Never", **extra: Any) -> dict[str, Any]:
+def pytorch(restart: str | None = "Never", worker: str | None = "Never", **extra: Any) -> dict[str, Any]:
     master: dict[str, Any] = {"replicas": 1}
     if restart:
         master["restartPolicy"] = restart
-    spec = {"pytorchReplicaSpecs": {"Master": master, "Worker": {"replicas": 2}}, **extra}
+    workers: dict[str, Any] = {"replicas": 2, **({"restartPolicy": worker} if worker else {})}
+    spec = {"pytorchReplicaSpecs": {"Master": master, "Worker": workers}, **extra}
     return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "spec": spec}
 
 
@@ -30,7 +32,13 @@ def pytorch(restart: str | None = "Never", **extra: Any) -> dict[str, Any]:
     ("run_object", "conditions", "expected"),
     [
         (job(), JOB, ArgoConditions("status.succeeded > 0", "status.failed > 6")),
-        (job(completions=3, backoffLimit=0), JOB, ArgoConditions("status.succeeded > 2", "status.failed > 0")),
+        (job(completions=1, backoffLimit=0), JOB, ArgoConditions("status.succeeded > 0", "status.failed > 0")),
+        # The kubelet restarts an OnFailure container in place: the Job fails with no pod counted as failed
+        (job("OnFailure"), JOB, None),
+        (job(None), JOB, None),
+        (job(completions=3), JOB, None),  # succeeded > 0 long before the Job is complete
+        (job(parallelism=2), JOB, None),  # a work queue: complete when all pods have ended
+        (job(successPolicy={"rules": []}), JOB, None),
         (job(activeDeadlineSeconds=60), JOB, None),  # deadline failures are not counted as failed pods
         (job(podFailurePolicy={"rules": []}), JOB, None),
         (job(backoffLimit="${trialParameters.retries}"), JOB, None),
@@ -38,10 +46,17 @@ def pytorch(restart: str | None = "Never", **extra: Any) -> dict[str, Any]:
         (
             pytorch(),
             KUBEFLOW,
-            ArgoConditions("status.replicaStatuses.Master.succeeded > 0", "status.replicaStatuses.Master.failed > 0"),
+            # a failed worker fails the PyTorchJob too: Argo's failure requirements are ORed (any one holds)
+            ArgoConditions(
+                "status.replicaStatuses.Master.succeeded > 0",
+                "status.replicaStatuses.Master.failed > 0,status.replicaStatuses.Worker.failed > 0",
+            ),
         ),
         (pytorch("OnFailure"), KUBEFLOW, None),  # restarts in place: failures are not counted
         (pytorch(None), KUBEFLOW, None),
+        (pytorch(worker="OnFailure"), KUBEFLOW, None),  # a worker restarted in place can fail the job uncounted
+        (pytorch(worker=None), KUBEFLOW, None),  # the operator's default restart policy differs by kind
+        (pytorch(runPolicy={"backoffLimit": 3}), KUBEFLOW, None),
         (pytorch(runPolicy={"activeDeadlineSeconds": 30}), KUBEFLOW, None),
         ({"kind": "TFJob", "spec": {"tfReplicaSpecs": {"Worker": {"restartPolicy": "Never"}}}}, KUBEFLOW, None),
         ({"kind": "RayJob", "spec": {}}, KUBEFLOW, None),

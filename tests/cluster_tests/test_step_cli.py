@@ -32,7 +32,7 @@ def test_steps_through_the_command_line_run_an_experiment(db_url: str, tmp_path:
         suggested = step(db_url, out / "suggest", "suggest", *who, "--lane", "0", "--iteration", str(iteration))
         if suggested["runnable"] == "true":
             run_object = json.loads(suggested["run-object"])
-            assert run_object["metadata"] == {"name": suggested["trial"], "namespace": "team"}
+            assert run_object["metadata"] == {"name": suggested["trial"], "namespace": "team"}  # no --run-namespace
             command = local_command(wire, run_object)
             log = out / "trial.log"
             with log.open("w") as handle:
@@ -51,17 +51,29 @@ def test_steps_through_the_command_line_run_an_experiment(db_url: str, tmp_path:
     assert json.loads(final["status"])["trials"] == 2 and float(final["best-objective"]) >= 0
 
 
-def test_a_step_on_an_unknown_experiment_fails_with_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_a_step_on_an_unknown_experiment_fails_with_one_line_and_exit_1(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
     result = CliRunner().invoke(main, ["step", "decide", "--experiment", "nope", "--db", db])
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # not bad input in a step: the database may be another's right now, Argo retries
     assert result.output.strip().splitlines() == [f"katib-flow: no experiment named 'nope' in {db}"]
 
 
-def test_a_step_without_kubernetes_credentials_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_a_step_without_kubernetes_credentials_is_one_line_and_exit_1(tmp_path: Path) -> None:
     args = ["step", "wait", "--experiment", "x", "--trial", "t", "--db", f"sqlite:///{tmp_path / 'db'}"]
     env = {"KUBECONFIG": str(tmp_path / "absent"), "KUBERNETES_SERVICE_HOST": None, "KUBERNETES_SERVICE_PORT": None}
     result = CliRunner().invoke(main, args, env=env)
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
     assert line.startswith("katib-flow: no Kubernetes API to talk to: not in a pod, and no usable kubeconfig")
+
+
+def test_a_step_given_an_invalid_experiment_exits_2_so_argo_does_not_retry_it(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("apiVersion: kubeflow.org/v1beta1\nkind: Experiment\nmetadata: {name: x}\nspec: {}\n")
+    result = CliRunner().invoke(main, ["step", "init", str(tmp_path / "bad.yaml"), "--db", f"sqlite:///{tmp_path}/db"])
+    assert result.exit_code == 2, result.output
+
+
+def test_the_fail_step_exits_1_with_the_reason() -> None:
+    result = CliRunner().invoke(main, ["step", "fail", "--experiment", "e", "--reason", "ExperimentMaxTrialsReached"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "katib-flow: experiment 'e' failed (ExperimentMaxTrialsReached)"

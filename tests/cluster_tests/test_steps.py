@@ -92,7 +92,10 @@ def test_a_retried_suggest_returns_the_same_trial_and_a_retried_collect_stores_n
     init_step(store, wire)
     first = suggest_step(store, "lanes", "team", 0, 0)
     again = suggest_step(store, "lanes", "team", 0, 0)  # Argo retried the step
-    assert again == first and first.state == TrialState.RUNNING.value
+    assert (again.trial, again.run_object, again.state) == (first.trial, first.run_object, first.state)
+    assert first.state == TrialState.RUNNING.value
+    # the retry knows the trial was started before: its lane waits for the object instead of creating it
+    assert (first.resumed, again.resumed) == (False, True)
     assert first.run_object is not None
     succeeded, lines = run_trial(wire, first.run_object)
     done = collect_step(store, "lanes", "team", first.trial, succeeded=succeeded, log_lines=lines)

@@ -93,13 +93,34 @@ def test_a_job_is_created_owned_by_the_workflow_judged_and_its_metrics_collected
     done = wait_step(store, "waiting", "team", name, objects, pods, owner=OWNER, poll_seconds=0.05)
     assert done.state is TrialState.SUCCEEDED
     assert done.objective == pytest.approx(0.1 + 0.1 / 3, abs=1e-6)  # grid's first x is 0.1; the last epoch's loss
-    (job,) = fake.created("Job")
+    (job,) = fake.ever_created("Job")
     assert job["metadata"]["namespace"] == "team"
+    # blockOwnerDeletion false: true would need update on workflows/finalizers (OpenShift's admission)
     assert job["metadata"]["ownerReferences"] == [
         {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": "hpo-abcde", "uid": "0000-1111",
-         "blockOwnerDeletion": True}
+         "blockOwnerDeletion": False}
     ]  # fmt: skip
+    # Katib's environment for its SDK's report_metrics, on the primary container
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert {"name": "KATIB_TRIAL_NAME", "value": name} in container["env"]
     assert "POST /apis/batch/v1/namespaces/team/jobs" in fake.requests
+    # finished, not retained: deleted, as Katib's trial controller deletes it
+    assert fake.created("Job") == []
+    assert f"DELETE /apis/batch/v1/namespaces/team/jobs/{name}" in fake.requests
+
+
+def test_the_run_object_goes_to_the_workflows_namespace_and_a_retained_one_stays(
+    store: Store, kube: tuple[FakeKubernetes, RunObjects, PodLogs]
+) -> None:
+    fake, objects, pods = kube
+    init_step(store, experiment(retain=True))  # the experiment's namespace is "team"
+    name = next_trial(store, 0)
+    done = wait_step(store, "waiting", "team", name, objects, pods, run_namespace="katib-flow", poll_seconds=0.05)
+    assert done.state is TrialState.SUCCEEDED and done.objective is not None  # its pod's log was found there too
+    (job,) = fake.created("Job")
+    assert job["metadata"]["namespace"] == "katib-flow"
+    assert not any(r.startswith("DELETE ") for r in fake.requests)
+    assert not any("/namespaces/team/" in r for r in fake.requests)
 
 
 def test_failure_condition_gives_the_reason_and_message_of_the_job(
@@ -123,7 +144,7 @@ def test_a_retried_wait_finds_the_object_its_first_attempt_created_and_runs_noth
     objects.get_or_create({**run_object, "metadata": {**run_object["metadata"], "namespace": "team"}})
     done = wait_step(store, "waiting", "team", name, objects, pods, poll_seconds=0.05)
     assert done.state is TrialState.SUCCEEDED
-    assert len(fake.created("Job")) == 1
+    assert len(fake.ever_created("Job")) == 1
     assert sum(r.startswith("POST ") for r in fake.requests) == 2  # the first attempt's, and the 409 one
     assert len([p for p in fake.pods if p.labels == {"job-name": name}]) == 1
     # and once the trial is finished, a retry touches neither the API nor the trial
@@ -153,8 +174,8 @@ def test_early_stopping_on_the_cluster_deletes_the_run_object_and_keeps_the_metr
     assert stopped.reason == "TrialEarlyStopped"
     assert stopped.objective is not None and stopped.objective > 0.5  # x = 0.5, stopped within its first epochs
     assert len(stopped.metrics) >= 1
-    assert [o["kind"] for o in fake.created("Job")] == ["Job"]  # the stopped trial's Job is gone
-    assert any(r.startswith("DELETE /apis/batch/v1/namespaces/team/jobs/") for r in fake.requests)
+    assert fake.created("Job") == []  # the stopped trial's Job is gone (and the finished one's)
+    assert f"DELETE /apis/batch/v1/namespaces/team/jobs/{stopped.name}" in fake.requests
     (pod,) = [p for p in fake.pods if p.labels["job-name"] == stopped.name]
     lines = pod.logs["training-container"].splitlines()
     assert 2 <= len(lines) < 60  # killed long before its 60 epochs
@@ -238,7 +259,7 @@ def test_the_file_collector_on_the_wait_path_reads_the_trials_folder_of_the_clai
             store, "waiting", "team", name, objects, PodLogs(core),
             poll_seconds=0.05, metrics_claim="shared", metrics_root=str(tmp_path),
         )  # fmt: skip
-        (job,) = fake.created("Job")
+        (job,) = fake.ever_created("Job")
     assert done.state is TrialState.SUCCEEDED and done.objective == pytest.approx(0.05)
     assert (tmp_path / name / "metrics.log").read_text() == "loss=0.05\n"
     mount = job["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]
@@ -283,6 +304,7 @@ def test_a_train_job_trial_runs_through_the_wait_step(store: Store, tmp_path: Pa
 
     doc = experiment_with(TRAIN_JOB, "waiting")
     doc["metadata"]["namespace"] = "team"
+    doc["spec"]["trialTemplate"]["retain"] = True  # kept, to read its final status here
     doc["spec"]["trialTemplate"]["trialSpec"]["spec"]["trainer"]["command"] = [
         sys.executable, "-c", PROGRAM, "${trialParameters.learningRate}", "3",
     ]  # fmt: skip
