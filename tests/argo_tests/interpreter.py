@@ -2,21 +2,27 @@
 
 It runs a compiled Workflow end to end on this machine: steps templates (each
 group's steps in parallel threads, outputs from ``valueFrom.parameter``),
-``when`` (comparisons joined by ``&&`` or ``||``), parameters
-(``inputs.parameters`` with defaults, ``workflow.name|namespace|uid``,
-``steps.<s>.outputs.parameters``, ``steps.<s>.status``, ``{{=asInt(x) + n}}``
-and ``* n``, workflow arguments), recursion, container templates
-(``katib-flow step ...`` run as real processes, raw input artifacts,
-``valueFrom.path`` outputs, ``globalName``) and resource templates
-(``action: create`` of a batch/v1 Job whose pods are simulated by running the
-primary container's command locally, with the Job controller's retries up to
-``backoffLimit``; the pods and their logs are published on the fake Kubernetes
-API; success and failure conditions are evaluated as Argo's selectors; the
-create of a successor Workflow is recorded in ``successors`` for the test to
-run next). Steps that create run objects themselves (``katib-flow step wait``)
-reach the fake API through ``KUBECONFIG``. ``retried`` names templates whose
-every run is executed twice, as when Argo retries a step whose first pod did
-its work and then died.
+``when`` (comparisons joined by ``&&`` or ``||``), ``continueOn`` (failed,
+error), parameters (``inputs.parameters`` with defaults,
+``workflow.name|namespace|uid``, ``steps.<s>.outputs.parameters``,
+``steps.<s>.status``, ``{{=asInt(x) + n}}`` and ``* n``, workflow arguments),
+recursion, container templates (``katib-flow step ...`` run as real
+processes, raw input artifacts, ``valueFrom.path`` outputs, ``globalName``)
+and resource templates: ``action: create`` of a batch/v1 Job as Argo's
+executor does it (``kubectl create`` in the step pod: the manifest's namespace
+or the Workflow's, Forbidden outside ``FakeKubernetes.allowed_namespaces``,
+AlreadyExists for an existing one, Argo's controller ownerReference), put on
+the fake Kubernetes API and run by the fake Job controller (the primary
+container's command as a local process, with the Job controller's retries up
+to ``backoffLimit``), judged by Argo's selector rules; ``errors`` makes a
+template's run end in phase Error right after the create, the Job running on
+(an evicted step pod). ``action: apply`` of a successor Workflow is recorded in
+``successors`` (once per name) and, with the WorkflowTemplate, run in a thread;
+each Workflow's phase is published on the fake API for ``finish --wait``.
+Steps that reach the API themselves (``katib-flow step wait``, ``collect``)
+find it through ``KUBECONFIG``. ``retried`` names templates whose every run is
+executed twice, as when Argo retries a step whose first pod did its work and
+then died.
 """
 
 from __future__ import annotations

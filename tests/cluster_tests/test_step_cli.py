@@ -68,7 +68,8 @@ def test_a_step_without_kubernetes_credentials_is_one_line_and_exit_1(tmp_path: 
 
 
 def test_a_step_given_an_invalid_experiment_exits_2_so_argo_does_not_retry_it(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text("apiVersion: kubeflow.org/v1beta1\nkind: Experiment\nmetadata: {name: x}\nspec: {}\n")
+    bad = "apiVersion: kubeflow.org/v1beta1\nkind: Experiment\nmetadata: {name: x}\nspec: {}\n"
+    (tmp_path / "bad.yaml").write_text(bad)
     result = CliRunner().invoke(main, ["step", "init", str(tmp_path / "bad.yaml"), "--db", f"sqlite:///{tmp_path}/db"])
     assert result.exit_code == 2, result.output
 
