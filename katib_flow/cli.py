@@ -282,7 +282,7 @@ def compile_command(
     Workflow fails when the experiment failed. Needs Argo Workflows 3.6 or
     later. Run objects are created in the Workflow's namespace. With --template: a WorkflowTemplate that pipelines can
     reference (templateRef, template main) and the Workflow that runs it; an
-    experiment larger than one Workflow (parallelTrialCount x 90 trials) needs
+    experiment larger than one Workflow (parallelTrialCount x 80 trials) needs
     it, as its Workflows continue as new generations. See docs/cluster.md.
     """
     from .argo.compiler import compile_template, compile_workflow
@@ -329,7 +329,7 @@ def submit_command(
 ) -> None:
     """Compile an experiment and submit the Workflow to an Argo Server; prints its name and UI link.
 
-    An experiment larger than one Workflow (parallelTrialCount x 90 trials) is
+    An experiment larger than one Workflow (parallelTrialCount x 80 trials) is
     submitted as its WorkflowTemplate (created, or replaced) plus the Workflow
     that runs it, so its generations can continue as new Workflows.
     """

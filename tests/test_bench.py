@@ -92,4 +92,17 @@ def test_compile_scale_script_runs_and_reports_generations() -> None:
     rows = [
         line.split("|") for line in result.stdout.splitlines() if line.startswith("| 12 ") or line.startswith("| 1000 ")
     ]
-    assert [(r[1].strip(), r[-2].strip()) for r in rows] == [("12", "1"), ("1000", "6")]  # 2 lanes x 90 per generation
+    assert [(r[1].strip(), r[-2].strip()) for r in rows] == [("12", "1"), ("1000", "7")]  # 2 lanes x 80 per generation
+
+
+def test_a_generations_workflow_object_keeps_half_of_argos_limit_free_up_to_the_most_lanes_allowed() -> None:
+    from katib_flow.argo.compiler import CALLER_DEPTH, MAX_LANES
+
+    lanes = ["1", "8", "9", str(MAX_LANES)]  # 8 lanes are the last with 80 iterations each
+    result = _script("compile_scale.py", "--trials", "10000", "--parallel", *lanes, "--repeats", "1")
+    rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| 10000 ")]
+    assert len(rows) == len(lanes)
+    for row in rows:
+        depth, object_mib = int(row[8]), float(row[10])
+        assert object_mib <= 0.5, row  # gzip+base64 nodes, the spec and the stored template spec
+        assert depth + CALLER_DEPTH < 100, row

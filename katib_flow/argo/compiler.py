@@ -4,7 +4,7 @@ The templates themselves are in :mod:`katib_flow.argo.templates`. Every
 katib-flow step runs ``katib-flow step ...`` against the database whose URL the
 ``--db-secret`` Secret holds (key ``url``). A Workflow runs at most
 ``parallelTrialCount x iterations_per_lane`` trials (Argo stops recursion at
-depth 100); more need the WorkflowTemplate form, whose generations continue as
+depth 100: :func:`stack_depth`); more need the WorkflowTemplate form, whose generations continue as
 new Workflows.
 
 Not built (refused with the field that needs it): the PrometheusMetric and
@@ -34,23 +34,38 @@ __all__ = [
     "DEFAULT_IMAGE",
     "GENERATION_ITERATIONS",
     "ITERATIONS_PER_LANE",
+    "CALLER_DEPTH",
+    "MAX_LANES",
     "CompileOptions",
     "argo_conditions",
     "compile_template",
     "compile_workflow",
     "single_generation_problems",
+    "stack_depth",
     "template_name",
     "unsupported",
 ]
 
 W = TypeVar("W", bound=Workflow)
 
-# Argo refuses a template nested deeper than 100: main -> generation -> lane-i -> lane ... keeps 90 well below.
-ITERATIONS_PER_LANE = 90
-# Lane iterations per generation: Argo keeps a node record per step, about 5.5 KiB per iteration for
-# Katib's examples (bench/compile_scale.py), so 720 iterations are ~3.8 MiB of status.nodes, which Argo
-# compresses past 1 MiB (to ~0.33 MiB): well under the object limit without node status offloading.
-GENERATION_ITERATIONS = 720
+# Argo refuses a template nested 100 deep (maxAllowedStackDepth, workflow/controller/controller.go; every
+# executeTemplate call nests once). A lane nests once per iteration: main -> generation -> lane x N -> step
+# is N + 3 deep (stack_depth). 80 iterations leave 17 levels to callers that nest the HPO template.
+ITERATIONS_PER_LANE = 80
+CALLER_DEPTH = 15  # levels kept free for a pipeline around the experiment's templates
+# Lane iterations per generation, from bench/compile_scale.py: Argo keeps ~8.6 KiB of node records per
+# lane iteration (steps, step groups, retry nodes with copies of the outputs, the run object as run-trial's
+# input), which it stores gzip+base64 encoded past 1 MiB (status.compressedNodes); 480 iterations keep a
+# generation's Workflow object under half of the 1 MiB limit without node status offloading.
+GENERATION_ITERATIONS = 480
+# The generation template holds one step per lane and Argo stores the template spec in every Workflow's
+# status: past 100 lanes the object of a generation would leave less than half of 1 MiB free.
+MAX_LANES = 100
+
+
+def stack_depth(iterations_per_lane: int) -> int:
+    """The deepest template nesting of a compiled experiment, as Argo counts it (the entry template is 1)."""
+    return iterations_per_lane + 3
 
 
 # The image algorithms/katib-flow/Dockerfile builds (docs/cluster.md: build it, then load or push it).
@@ -66,7 +81,9 @@ class CompileOptions:
     poll_seconds: float = 5.0
     max_wait_seconds: float = 300.0
     ttl_seconds: int = 7 * 24 * 3600
-    iterations_per_lane: int | None = None  # default: 90, fewer with many lanes (GENERATION_ITERATIONS)
+    # Default: 80, fewer with many lanes (GENERATION_ITERATIONS); fewer still for a pipeline that nests the
+    # templates deeper than CALLER_DEPTH levels (each level it adds costs one iteration per lane).
+    iterations_per_lane: int | None = None
     metrics_claim: str = "katib-flow-metrics"  # ReadWriteMany claim for the File and TensorFlowEvent collectors
     resources: StepResources = field(default_factory=StepResources)
     # Succeeded step pods stay this long before Argo deletes them, so their logs can be read in the UI.
@@ -210,6 +227,15 @@ def unsupported(experiment: Experiment) -> list[Problem]:
             Problem(
                 "spec.metricsCollectorSpec.collector.kind",
                 f"the {kind} collector is not compiled yet (StdOut, File, TensorFlowEvent and Push are)",
+            )
+        )
+    lanes = spec.parallel_trial_count or 1
+    if lanes > MAX_LANES:
+        problems.append(
+            Problem(
+                "spec.parallelTrialCount",
+                f"a Workflow runs at most {MAX_LANES} trials at once (got {lanes}): each lane is a step of the "
+                "generation template, and past that a generation's Workflow object nears Argo's 1 MiB limit",
             )
         )
     return problems

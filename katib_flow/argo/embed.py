@@ -7,8 +7,12 @@ result (``best-trial``, ``best-parameters`` as a JSON object,
 - :func:`hpo_templates` adds the experiment's templates to the Workflow being
   built, every name prefixed (no collision with the caller's templates), and
   returns the entry template to invoke from the caller's DAG or steps. The
-  experiment must fit one generation (``parallelTrialCount x 90`` trials, fewer
-  lanes' iterations past 8 lanes).
+  experiment must fit one generation (``parallelTrialCount x 80`` trials, fewer
+  lanes' iterations past 8 lanes: ``CompileOptions().lane_iterations(lanes)``).
+  Argo refuses templates nested 100 deep; the experiment's templates nest
+  ``iterations + 3`` deep (:func:`~katib_flow.argo.compiler.stack_depth`), which
+  leaves 17 levels to the caller. A pipeline that nests it deeper passes
+  ``CompileOptions(iterations_per_lane=...)`` with fewer iterations.
 - :func:`hpo_template_ref` points at the experiment's WorkflowTemplate
   (``katib-flow compile --template``, applied to the cluster), for a
   ``templateRef`` task or step: any size, as its generations continue as new

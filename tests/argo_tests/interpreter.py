@@ -114,7 +114,8 @@ class Interpreter:
         with self._lock:
             self.calls[name] += 1
             self.max_depth = max(self.max_depth, depth)
-        assert depth < 100, "Argo refuses templates nested deeper than 100"
+        # Argo counts the entry template as depth 1 and refuses 100 (maxAllowedStackDepth)
+        assert depth + 1 < 100, "Argo refuses templates nested 100 deep"
         template = self.templates[name]
         declared = template.get("inputs", {}).get("parameters", [])
         inputs = {**{p["name"]: p["default"] for p in declared if "default" in p}, **inputs}

@@ -215,3 +215,72 @@ def test_other_trial_kinds_compile_through_the_wait_step(kind: str) -> None:
     assert semantic_errors(document) == []
     names = {t["name"] for t in document["spec"]["templates"]}
     assert "wait-trial" in names and "run-trial" not in names  # Katib's GJSON conditions, judged by the wait step
+
+
+def test_every_step_pod_has_resources_a_restricted_security_context_and_a_retry_that_skips_bad_input() -> None:
+    document = _compiled("random")
+    containers = [t for t in document["spec"]["templates"] if "container" in t]
+    pods = containers + [t for t in document["spec"]["templates"] if "resource" in t]
+    assert {t["name"] for t in containers} >= {"init", "suggest", "collect", "decide", "finish", "fail"}
+    for template in containers:
+        container = template["container"]
+        assert set(container["resources"]["requests"]) == set(container["resources"]["limits"]) == {"cpu", "memory"}
+        security = container["securityContext"]
+        assert security["runAsNonRoot"] and security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+        if template["name"] != "fail":  # failing on purpose: a retry would only fail again
+            expression = template["retryStrategy"]["expression"]
+            assert "!= 2" in expression and "!= 3" in expression
+    for template in pods:  # the pod-level context Pod Security "restricted" checks, resource steps' pods too
+        assert template["securityContext"]["runAsNonRoot"] is True
+        assert template["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert document["spec"]["podGC"] == {"strategy": "OnPodSuccess", "deleteDelayDuration": "30m"}
+
+
+def test_step_resources_come_from_the_options_and_a_bad_quantity_is_refused() -> None:
+    from click.testing import CliRunner
+
+    from katib_flow.argo.step_pods import StepResources
+    from katib_flow.cli import main
+
+    document = _compiled("random", resources=StepResources("250m", "2", "512Mi", "2Gi"))
+    init = next(t for t in document["spec"]["templates"] if t["name"] == "init")
+    assert init["container"]["resources"] == {
+        "requests": {"cpu": "250m", "memory": "512Mi"},
+        "limits": {"cpu": "2", "memory": "2Gi"},
+    }
+    result = CliRunner().invoke(main, ["compile", "examples/quickstart/experiment.yaml", "--step-memory", "lots"])
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        == "katib-flow: --step-memory: memory 'lots' is not a Kubernetes quantity (e.g. 500m, 1Gi)"
+    )
+
+
+def test_a_resumed_trial_goes_to_the_wait_step_and_run_trial_continues_on_error() -> None:
+    document = _compiled("random")
+    lane = next(t for t in document["spec"]["templates"] if t["name"] == "lane")
+    steps = {s["name"]: s for group in lane["steps"] for s in group}
+    assert steps["run-trial"]["continueOn"] == {"failed": True, "error": True}
+    assert "resumed}} == false" in steps["run-trial"]["when"] and "resumed}} == false" in steps["collect"]["when"]
+    assert "resumed}} == true" in steps["wait-trial"]["when"]
+
+
+def test_the_templates_leave_callers_enough_stack_depth() -> None:
+    from katib_flow.argo.compiler import CALLER_DEPTH, stack_depth
+
+    assert stack_depth(ITERATIONS_PER_LANE) + CALLER_DEPTH < 100  # Argo's maxAllowedStackDepth
+
+
+def test_more_lanes_than_a_workflow_holds_are_refused_with_the_field() -> None:
+    from katib_flow.argo.compiler import MAX_LANES
+    from katib_flow.exceptions import CompileError
+
+    wire = load_experiment(_example("random")).model_copy(deep=True)
+    wire.spec.parallel_trial_count = MAX_LANES + 1
+    wire.spec.max_trial_count = 10 * MAX_LANES
+    with pytest.raises(CompileError) as raised:
+        compile_template(wire)
+    (problem,) = raised.value.problems
+    assert problem.path == "spec.parallelTrialCount" and f"at most {MAX_LANES} trials at once" in problem.message
