@@ -222,5 +222,6 @@ def main() -> None:
                 f"| {r['generation_object'] / MIB:.3f} | {r['generations']} |"
             )
 
+
 if __name__ == "__main__":
     main()

@@ -31,10 +31,10 @@ from .step_pods import StepResources
 from .templates import LABEL, Layout, add_templates
 
 __all__ = [
+    "CALLER_DEPTH",
     "DEFAULT_IMAGE",
     "GENERATION_ITERATIONS",
     "ITERATIONS_PER_LANE",
-    "CALLER_DEPTH",
     "MAX_LANES",
     "CompileOptions",
     "argo_conditions",
