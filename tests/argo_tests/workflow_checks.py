@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from katib_flow.argo.compiler import CALLER_DEPTH
+
 SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "argo" / "workflow-schema.json"
 _NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
 _REFERENCE = re.compile(r"\{\{(?!=)\s*([^}]+?)\s*\}\}")
@@ -65,8 +67,20 @@ def semantic_errors(document: dict[str, Any]) -> list[str]:
         for ref in _REFERENCE.findall(json.dumps(template.get("container", {}))):
             if ref.startswith("inputs.parameters.") and ref.split(".", 2)[2] not in declared:
                 problems.append(f"{template['name']}: {ref} is not an input")
+        args = template.get("container", {}).get("args", [])
+        handles_runs = template.get("container", {}).get("command") == ["katib-flow", "step"] and args[:1] in (
+            ["suggest"],
+            ["wait"],
+            ["collect"],
+        )  # run objects and their pods live in the Workflow's namespace (cluster/placement.py)
+        placed = "--run-namespace" in args and args[args.index("--run-namespace") + 1] == "{{workflow.namespace}}"
+        if handles_runs and not placed:
+            problems.append(f"{template['name']}: run objects not placed in the Workflow's namespace")
         resource = template.get("resource")
         if resource is not None:
+            namespace = re.search(r'"namespace": "([^"]*)"', resource.get("manifest", ""))
+            if namespace is not None and namespace.group(1) != "{{workflow.namespace}}":
+                problems.append(f"{template['name']}: creates an object in namespace {namespace.group(1)!r}")
             if resource["action"] not in ("get", "create", "apply", "delete", "replace", "patch"):
                 problems.append(f"{template['name']}: resource action {resource['action']!r}")
             for key in ("successCondition", "failureCondition"):
@@ -124,6 +138,7 @@ def _depth_errors(spec: dict[str, Any], templates: dict[str, Any]) -> list[str]:
             for step in group:
                 if step["template"] == template["name"]:
                     bound = re.search(r"inputs\.parameters\.depth\}\} < (\d+)", step.get("when", ""))
-                    if bound is None or int(bound.group(1)) >= _MAX_DEPTH - 2:
+                    # main -> generation -> the lane's iterations -> a step, plus the levels callers keep
+                    if bound is None or int(bound.group(1)) + 1 + 3 + CALLER_DEPTH >= _MAX_DEPTH:
                         problems.append(f"{template['name']}.{step['name']}: recursion not bounded below {_MAX_DEPTH}")
     return problems
