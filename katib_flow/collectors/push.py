@@ -44,7 +44,9 @@ def report_metrics(metrics: Mapping[str, float | int | str], step: int | None = 
     experiment = os.environ.get(EXPERIMENT_ENV)
     url = os.environ.get(ENV_URL)
     if not trial or not url:
-        missing = [name for name, value in ((TRIAL_ENV, trial), (ENV_URL, url)) if not value]
+        missing = [
+            name for name, value in ((f"{TRIAL_ENV} (or {KATIB_TRIAL_ENV})", trial), (ENV_URL, url)) if not value
+        ]
         raise CollectorError(
             "report_metrics() works inside a trial started by katib-flow; not set here: " + ", ".join(missing)
         )

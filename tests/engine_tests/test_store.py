@@ -77,9 +77,28 @@ def test_foreign_tables_are_not_touched(tmp_path: Path) -> None:
 
 
 def test_report_metrics_outside_a_trial_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (TRIAL_ENV, EXPERIMENT_ENV, ENV_URL):
+    for name in (TRIAL_ENV, EXPERIMENT_ENV, ENV_URL, "KATIB_TRIAL_NAME"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(CollectorError, match="KATIB_FLOW_TRIAL_NAME, KATIB_FLOW_EXPERIMENT_ID, KATIB_FLOW_DB_URL"):
+    with pytest.raises(CollectorError) as raised:
+        report_metrics({"loss": 0.1})
+    assert str(raised.value) == (
+        "report_metrics() works inside a trial started by katib-flow; not set here: "
+        "KATIB_FLOW_TRIAL_NAME (or KATIB_TRIAL_NAME), KATIB_FLOW_DB_URL"
+    )
+
+
+def test_report_metrics_with_only_katibs_trial_name_needs_a_running_trial_of_that_name(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from katib_flow.exceptions import StorageError
+
+    with Store(db_url) as store:
+        init_experiment(store, experiment())
+    for name in (TRIAL_ENV, EXPERIMENT_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KATIB_TRIAL_NAME", "nobody")
+    monkeypatch.setenv(ENV_URL, db_url)
+    with pytest.raises(StorageError, match=r"no Running trial named 'nobody' in .*: set KATIB_FLOW_EXPERIMENT_ID"):
         report_metrics({"loss": 0.1})
 
 
