@@ -27,8 +27,9 @@ from ..spec import check
 from ..spec import constants as c
 from ..spec.models import Experiment
 from .conditions import ArgoConditions, translate
+from .generations import LABEL
 from .step_pods import StepResources
-from .templates import LABEL, Layout, add_templates
+from .templates import Layout, add_templates
 
 __all__ = [
     "CALLER_DEPTH",

@@ -2,18 +2,18 @@
 
 ::
 
-    main(generation)        -> generation -> finish (the best trial, as global outputs)
-    generation(generation)  -> init -> lanes in parallel -> decide -> continue (a successor Workflow)
     lane(lane, iteration)   -> suggest -> run-trial + collect | wait-trial -> decide -> lane again
 
-``run-trial`` is an Argo resource template where Argo's selectors say exactly
-what Katib's conditions say; otherwise (any other kind, a user-written
-condition, early stopping) ``wait-trial`` creates and watches the run object.
-A lane recurses at most ``iterations_per_lane`` times (Argo stops at depth
-100); with a WorkflowTemplate the generation then creates its successor
-Workflow from the template (continue-as-new, no ownerReference between
-generations) and the first generation's ``finish`` waits for the experiment
-to complete, so whoever runs generation 0 gets the final outputs.
+plus the step containers every template uses; the outer templates (main,
+generation, report, continue) are in :mod:`.generations`. ``run-trial`` is an
+Argo resource template where Argo's selectors say exactly what Katib's
+conditions say; otherwise (any other kind, a user-written condition, early
+stopping), and for a trial an earlier attempt started, ``wait-trial`` creates
+or finds and watches the run object. A lane recurses at most
+``iterations_per_lane`` times (Argo stops at depth 100); with a
+WorkflowTemplate the generation then creates its successor Workflow and the
+first generation's ``finish`` waits for the experiment to complete, so
+whoever runs generation 0 gets the final outputs.
 """
 
 from __future__ import annotations
@@ -33,21 +33,18 @@ from hera.workflows import (
 )
 from hera.workflows import models as m
 
-from ..cluster.generations import CHAIN_LABEL
 from ..cluster.volume import COLLECT_ROOT, METRICS_VOLUME, metrics_mount_path
 from ..spec import constants as c
 from ..spec import dump_experiment
 from ..spec.models import Experiment
 from .conditions import ArgoConditions
+from .generations import RESULTS, add_outer_templates
 from .step_pods import StepResources, pod_security, retry, step_security
 
 __all__ = ["RESULTS", "Layout", "add_templates"]
 
 _OUTPUTS = "/tmp/katib-flow"
 _EXPERIMENT_PATH = "/katib-flow/experiment.yaml"
-LABEL = "katib-flow/experiment"
-GENERATION_LABEL = "katib-flow/generation"
-RESULTS = ["best-trial", "best-parameters", "best-objective", "succeeded", "reason"]
 
 
 @dataclass(frozen=True)
@@ -235,16 +232,6 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
     )
     if not p:  # the Workflow's onExit; an embedding caller's Workflow has its own
         step_container("record-status", ["finish", *who], outputs=["reason"])
-    if continues:
-        successor = Resource(
-            name=p + "continue",
-            action="apply",  # idempotent: a retried step finds the successor it created (its name is fixed)
-            manifest=_successor_manifest(name, layout.successor_template or ""),
-            inputs=[Parameter(name="generation"), Parameter(name="chain")],
-            outputs=[Parameter(name="successor", value_from=m.ValueFrom(json_path="{.metadata.name}"))],
-            retry_strategy=retry(),
-            pod_security_context=pod_security(),
-        )
 
     runnable = "{{steps.suggest.outputs.parameters.runnable}} == true"
     resumed = "{{steps.suggest.outputs.parameters.resumed}} == true"
@@ -285,118 +272,4 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             when=f"{{{{steps.decide.outputs.parameters.proceed}}}} == true && {{{{inputs.parameters.depth}}}} < {last}",
         )
 
-    # With successors, init says which generation the lanes run (a resubmitted experiment skips finished ones).
-    start = "steps.init.outputs.parameters.generation" if continues else "inputs.parameters.generation"
-    with Steps(
-        name=p + "generation",
-        inputs=[Parameter(name="generation"), Parameter(name="chain")],
-        outputs=[
-            Parameter(
-                name="continued",
-                value_from=m.ValueFrom(parameter="{{steps.decide.outputs.parameters.proceed}}"),
-            ),
-            Parameter(name="chain", value_from=m.ValueFrom(parameter="{{steps.init.outputs.parameters.chain}}")),
-        ],
-        synchronization=m.Synchronization(mutexes=[m.Mutex(name=f"katib-flow-{name}")]),
-    ) as generation:
-        init(
-            name="init",
-            arguments={"generation": "{{inputs.parameters.generation}}", "chain": "{{inputs.parameters.chain}}"},
-        )
-        with generation.parallel():
-            for lane in range(lanes):
-                Step(
-                    name=f"lane-{lane}",
-                    template=p + "lane",
-                    arguments={
-                        "lane": str(lane),
-                        "iteration": f"{{{{=asInt({start}) * {layout.iterations_per_lane}}}}}",
-                        "depth": "0",
-                    },
-                )
-        decide(name="decide")
-        if continues:
-            successor(
-                name="continue",
-                arguments={
-                    "generation": f"{{{{=asInt({start}) + 1}}}}",
-                    "chain": "{{steps.init.outputs.parameters.chain}}",
-                },
-                when="{{steps.decide.outputs.parameters.proceed}} == true",
-            )
-
-    # finish sets the outputs; then fail makes the node (and the Workflow) fail when the experiment failed.
-    with Steps(
-        name=p + "report",
-        inputs=[Parameter(name="chain")],
-        outputs=[
-            Parameter(name=o, value_from=m.ValueFrom(parameter=f"{{{{steps.finish.outputs.parameters.{o}}}}}"))
-            for o in RESULTS
-        ],
-    ):
-        finish(name="finish", arguments={"chain": "{{inputs.parameters.chain}}"})
-        fail(
-            name="fail",
-            arguments={"reason": "{{steps.finish.outputs.parameters.reason}}"},
-            when="{{steps.finish.outputs.parameters.succeeded}} == false",
-        )
-
-    results = [
-        Parameter(name=o, value_from=m.ValueFrom(parameter=f"{{{{steps.report.outputs.parameters.{o}}}}}", default=""))
-        for o in RESULTS
-    ]  # empty in a generation that continued: its first generation reports the end
-    with Steps(
-        name=p + "main",
-        inputs=[Parameter(name="generation", default="0"), Parameter(name="chain", default="")],
-        outputs=results,
-    ) as main:
-        Step(
-            name="generation",
-            template=p + "generation",
-            arguments={"generation": "{{inputs.parameters.generation}}", "chain": "{{inputs.parameters.chain}}"},
-        )
-        Step(
-            name="report",
-            template=p + "report",
-            arguments={"chain": "{{steps.generation.outputs.parameters.chain}}"},
-            when=(
-                "{{inputs.parameters.generation}} == 0 || {{steps.generation.outputs.parameters.continued}} == false"
-                if continues
-                else None
-            ),
-        )
-    return main
-
-
-def _successor_manifest(name: str, template: str) -> str:
-    """The next generation: a Workflow from the WorkflowTemplate, owned by nothing (so it outlives this one).
-
-    Its name is fixed by the chain (generation 0's name) and the generation, so
-    a retried ``continue`` (``action: apply``) finds the Workflow its first
-    attempt created instead of starting a second one.
-    """
-    import json
-
-    manifest = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {
-            "name": "{{inputs.parameters.chain}}-g{{inputs.parameters.generation}}",
-            "namespace": "{{workflow.namespace}}",
-            "labels": {
-                LABEL: name,
-                GENERATION_LABEL: "{{inputs.parameters.generation}}",
-                CHAIN_LABEL: "{{inputs.parameters.chain}}",
-            },
-        },
-        "spec": {
-            "workflowTemplateRef": {"name": template},
-            "arguments": {
-                "parameters": [
-                    {"name": "generation", "value": "{{inputs.parameters.generation}}"},
-                    {"name": "chain", "value": "{{inputs.parameters.chain}}"},
-                ]
-            },
-        },
-    }
-    return json.dumps(manifest, sort_keys=True)
+    return add_outer_templates(name, lanes, layout, init=init, decide=decide, finish=finish, fail=fail)

@@ -11,7 +11,8 @@ import yaml
 
 from katib_flow.argo.compiler import compile_workflow
 from katib_flow.cluster.kube import KubernetesApi, RunObjects
-from katib_flow.cluster.steps import init_step, suggest_step
+from katib_flow.cluster.starting import init_step
+from katib_flow.cluster.steps import suggest_step
 from katib_flow.engine import evaluate, find_experiment
 from katib_flow.engine.trials import load_trial
 from katib_flow.store import Store

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from katib_flow.cluster.pods import PodLogs, primary_pod_selector
-from katib_flow.cluster.steps import collect_step, init_step, primary_log, suggest_step
+from katib_flow.cluster.starting import init_step
+from katib_flow.cluster.steps import collect_step, primary_log, suggest_step
 from katib_flow.exceptions import CollectorError
 from katib_flow.store import Store
 

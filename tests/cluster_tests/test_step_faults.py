@@ -15,14 +15,8 @@ from katib_flow import collector
 from katib_flow.cluster.generations import CHAIN_LABEL, GenerationWatch
 from katib_flow.cluster.kube import KubernetesApi
 from katib_flow.cluster.pods import PodLogs
-from katib_flow.cluster.steps import (
-    collect_step,
-    finish_step,
-    init_step,
-    primary_log,
-    resume_generation,
-    suggest_step,
-)
+from katib_flow.cluster.starting import init_step, resume_generation
+from katib_flow.cluster.steps import collect_step, finish_step, primary_log, suggest_step
 from katib_flow.exceptions import ExperimentStalledError
 from katib_flow.history import TrialState
 from katib_flow.store import Store

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from katib_flow import Experiment, algorithm, collector, minimize, search
-from katib_flow.cluster.steps import collect_step, decide_step, finish_step, init_step, suggest_step
+from katib_flow.cluster.starting import init_step
+from katib_flow.cluster.steps import collect_step, decide_step, finish_step, suggest_step
 from katib_flow.engine.render import local_command
 from katib_flow.exceptions import SpecError
 from katib_flow.history import TrialState

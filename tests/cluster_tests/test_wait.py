@@ -17,7 +17,8 @@ import pytest
 from katib_flow import Experiment, algorithm, collector, early_stopping, minimize, search
 from katib_flow.cluster.kube import KubernetesApi, RunObjects
 from katib_flow.cluster.pods import PodLogs
-from katib_flow.cluster.steps import init_step, suggest_step
+from katib_flow.cluster.starting import init_step
+from katib_flow.cluster.steps import suggest_step
 from katib_flow.cluster.wait import Owner, wait_step
 from katib_flow.engine import find_experiment
 from katib_flow.engine.trials import load_trial
