@@ -141,19 +141,15 @@ _IMAGE = click.option(
     help="The katib-flow image the steps run (default: katib-flow:<version>, which "
     "algorithms/katib-flow/Dockerfile builds; load it into the cluster or push it and name it here).",
 )
-_STEP_CPU = click.option(
-    "--step-cpu",
-    default="100m:1",
-    show_default=True,
-    metavar="REQUEST[:LIMIT]",
-    help="CPU request and limit of each step container.",
-)
-_STEP_MEMORY = click.option(
-    "--step-memory",
-    default="256Mi:1Gi",
-    show_default=True,
-    metavar="REQUEST[:LIMIT]",
-    help="Memory request and limit of each step container.",
+_STEP_CPU, _STEP_MEMORY = (
+    click.option(
+        f"--step-{what.lower()}",
+        default=default,
+        show_default=True,
+        metavar="REQUEST[:LIMIT]",
+        help=f"{what} request and limit of each step container.",
+    )
+    for what, default in (("CPU", "100m:1"), ("Memory", "256Mi:1Gi"))
 )
 _WORKFLOW_NAMESPACE_HELP = (
     "The Workflow's namespace, where the trials' run objects and pods are created too (default: the "
