@@ -359,6 +359,37 @@ def submit_command(
     click.echo(submitted.url)
 
 
+@main.command("serve")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=6789, show_default=True, help="Port (Katib's algorithm services use 6789).")
+@click.option(
+    "--db",
+    "db",
+    metavar="URL",
+    help="Also serve Katib's DBManager over this store (and record SetTrialStatus); none: algorithms only.",
+)
+@click.option("--workers", type=int, default=8, show_default=True, help="Calls handled at once.")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@guarded
+def serve_command(host: str, port: int, db: str | None, workers: int, log_format: str) -> None:
+    """Serve katib-flow's algorithms over Katib's gRPC API (a Katib algorithm service).
+
+    Offers api.v1.beta1.Suggestion and api.v1.beta1.EarlyStopping for every
+    katib-flow algorithm (the request names it), grpc.health.v1.Health, and
+    with --db api.v1.beta1.DBManager. Stateless: any replica can answer any
+    call. SIGTERM stops it gracefully. See docs/grpc.md.
+    """
+    from .katib_api.server import configure_logging, serve
+    from .store import Store
+
+    configure_logging(log_format)
+    if db is None:
+        serve(host, port, None, workers)
+        return
+    with Store(db) as store:
+        serve(host, port, store, workers)
+
+
 main.add_command(step_group)
 for _command in experiment_commands:
     main.add_command(_command)
