@@ -142,7 +142,8 @@ def test_invalid_settings_are_invalid_argument_with_katib_flows_field_messages(
     with pytest.raises(grpc.RpcError) as raised:
         suggestion.ValidateAlgorithmSettings(bad, timeout=30)
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert raised.value.details().startswith("spec.algorithm.algorithmSettings[0].name: unknown setting 'random_stat'")
+    details = str(raised.value.details())
+    assert details.startswith("spec.algorithm.algorithmSettings[0].name: unknown setting 'random_stat'")
     good = api.ValidateAlgorithmSettingsRequest(experiment=experiment(api, settings={"random_state": "3"}))
     assert suggestion.ValidateAlgorithmSettings(good, timeout=30) == api.ValidateAlgorithmSettingsReply()
     grid = api.ValidateAlgorithmSettingsRequest(experiment=experiment(api, "grid", max_trials=500))
@@ -182,13 +183,13 @@ def test_an_exhausted_grid_answers_out_of_range_and_a_waiting_one_failed_precond
             timeout=30,
         )
     assert exhausted.value.code() is grpc.StatusCode.OUT_OF_RANGE
-    assert "nothing more to suggest" in exhausted.value.details()
+    assert "nothing more to suggest" in str(exhausted.value.details())
 
 
 def test_the_health_service_reports_every_service_serving(
     served: tuple[KatibServer, grpc.Channel, Store],
 ) -> None:
-    checker = health_pb2_grpc.HealthStub(served[1])
+    checker: Any = health_pb2_grpc.HealthStub(served[1])
     for service in ("", "api.v1.beta1.Suggestion", "api.v1.beta1.EarlyStopping", "api.v1.beta1.DBManager"):
         answer = checker.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
         assert answer.status == health_pb2.HealthCheckResponse.SERVING, service
@@ -266,7 +267,8 @@ def test_medianstop_reads_the_finished_trials_logs_from_the_db_manager_katib_nam
     )
     (rule,) = stopping.GetEarlyStoppingRules(request, timeout=30).early_stopping_rules
     # stop a trial whose loss is greater than the median of the finished trials' mean losses (0.4 and 0.6)
-    assert (rule.name, rule.comparison, float(rule.value)) == ("loss", api.GREATER, pytest.approx(0.5))
+    assert (rule.name, rule.comparison) == ("loss", api.GREATER)
+    assert float(rule.value) == pytest.approx(0.5)
     stopping.SetTrialStatus(api.SetTrialStatusRequest(trial_name=names[2]), timeout=10)
     with store.session() as session:
         from katib_flow.engine.trials import load_trial
@@ -279,4 +281,4 @@ def test_medianstop_reads_the_finished_trials_logs_from_the_db_manager_katib_nam
     )
     with pytest.raises(grpc.RpcError) as invalid:
         stopping.ValidateEarlyStoppingSettings(bad, timeout=10)
-    assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT and "start_step" in invalid.value.details()
+    assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT and "start_step" in str(invalid.value.details())
