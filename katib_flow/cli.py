@@ -54,6 +54,44 @@ _TRIAL_TEMPLATES = click.option(
 )
 
 
+def _use_services(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """Point algorithm names at Katib algorithm services for this process (and the trials it starts)."""
+    import os
+
+    from .algorithms import SUGGESTION_SERVICES_ENV
+    from .katib_api.client import format_services, parse_services
+
+    try:
+        found = {**parse_services([os.environ.get(SUGGESTION_SERVICES_ENV, "")]), **parse_services(values)}
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+    if found:
+        os.environ[SUGGESTION_SERVICES_ENV] = format_services(found)
+    return found
+
+
+_SUGGESTION_SERVICES = click.option(
+    "--suggestion-service",
+    "suggestion_services",
+    multiple=True,
+    metavar="NAME=HOST:PORT",
+    callback=_use_services,
+    expose_value=False,
+    help="Get algorithm NAME's trials from a Katib algorithm service (Katib's gRPC Suggestion API), and "
+    "validate its settings there. Repeatable; also $KATIB_FLOW_SUGGESTION_SERVICES (NAME=HOST:PORT,...).",
+)
+
+
+_STEP_SUGGESTION_SERVICES = click.option(
+    "--suggestion-service",
+    "suggestion_services",
+    multiple=True,
+    metavar="NAME=HOST:PORT",
+    help="The suggest step gets algorithm NAME's trials from this Katib algorithm service in the cluster "
+    "(e.g. a Service name and port). Repeatable.",
+)
+
+
 @main.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
 @click.option(
@@ -65,6 +103,7 @@ _TRIAL_TEMPLATES = click.option(
     help="text: 'FILE: valid' or one 'FILE: path: problem' line per problem; json: one report object.",
 )
 @_TRIAL_TEMPLATES
+@_SUGGESTION_SERVICES
 @guarded
 def validate_command(files: tuple[Path, ...], output: str, trial_templates: tuple[Path, ...]) -> None:
     """Check Katib Experiment YAML files.
@@ -166,11 +205,22 @@ _SERVICE_ACCOUNT = click.option("--service-account", default="katib-flow", show_
 
 
 def _compile_options(
-    image: str | None, namespace: str | None, db_secret: str, service_account: str, step_cpu: str, step_memory: str
+    image: str | None,
+    namespace: str | None,
+    db_secret: str,
+    service_account: str,
+    step_cpu: str,
+    step_memory: str,
+    suggestion_services: tuple[str, ...] = (),
 ) -> CompileOptions:
     from .argo.compiler import CompileOptions
     from .argo.step_pods import StepResources, parse_quantity_pair
+    from .katib_api.client import parse_services
 
+    try:
+        services = parse_services(suggestion_services)
+    except ValueError as err:
+        raise SpecError.single("--suggestion-service", str(err)) from None
     try:
         cpu = parse_quantity_pair(step_cpu, "CPU")
         memory = parse_quantity_pair(step_memory, "memory")
@@ -183,6 +233,7 @@ def _compile_options(
         db_secret=db_secret,
         service_account=service_account,
         resources=StepResources(*cpu, *memory),
+        suggestion_services=tuple(sorted(services.items())),
     )
 
 
@@ -201,6 +252,7 @@ def _compile_options(
 )
 @click.option("--quiet", is_flag=True, help="Plain log lines instead of the live view.")
 @_TRIAL_TEMPLATES
+@_SUGGESTION_SERVICES
 @guarded
 def run_command(
     file: Path, db: str | None, resume: bool, workdir: Path | None, quiet: bool, trial_templates: tuple[Path, ...]
@@ -250,6 +302,7 @@ def run_command(
 @_SERVICE_ACCOUNT
 @_STEP_CPU
 @_STEP_MEMORY
+@_STEP_SUGGESTION_SERVICES
 @click.option(
     "--template",
     "as_template",
@@ -266,6 +319,7 @@ def compile_command(
     service_account: str,
     step_cpu: str,
     step_memory: str,
+    suggestion_services: tuple[str, ...],
     as_template: bool,
 ) -> None:
     """Compile an experiment into an Argo Workflow (YAML).
@@ -284,7 +338,7 @@ def compile_command(
     from .argo.compiler import compile_template, compile_workflow
     from .spec import load_experiment
 
-    options = _compile_options(image, namespace, db_secret, service_account, step_cpu, step_memory)
+    options = _compile_options(image, namespace, db_secret, service_account, step_cpu, step_memory, suggestion_services)
     experiment = load_experiment(file)
     if as_template:
         template, runner = compile_template(experiment, options)
@@ -307,6 +361,7 @@ def compile_command(
 @_SERVICE_ACCOUNT
 @_STEP_CPU
 @_STEP_MEMORY
+@_STEP_SUGGESTION_SERVICES
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @click.option("--dry-run", is_flag=True, help="Compile and print what would be submitted; contact no server.")
 @guarded
@@ -320,6 +375,7 @@ def submit_command(
     service_account: str,
     step_cpu: str,
     step_memory: str,
+    suggestion_services: tuple[str, ...],
     insecure: bool,
     dry_run: bool,
 ) -> None:
@@ -331,13 +387,13 @@ def submit_command(
     """
     from .argo.compiler import compile_template, compile_workflow, single_generation_problems
     from .argo.submit import SubmitError, submit_workflow
-    from .spec import check, load_experiment
+    from .spec import load_experiment
 
     experiment = load_experiment(file)
     target = namespace or experiment.namespace or "default"
-    options = _compile_options(image, target, db_secret, service_account, step_cpu, step_memory)
+    options = _compile_options(image, target, db_secret, service_account, step_cpu, step_memory, suggestion_services)
     template = None
-    if single_generation_problems(check(experiment), options):  # generations need the WorkflowTemplate
+    if single_generation_problems(options.check(experiment), options):  # generations need the WorkflowTemplate
         template, workflow = compile_template(experiment, options)
     else:
         workflow = compile_workflow(experiment, options)

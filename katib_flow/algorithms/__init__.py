@@ -11,8 +11,12 @@ suggesters register under the ``katib_flow.suggesters`` entry-point group as
 from __future__ import annotations
 
 import importlib
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 from ..exceptions import Problem, UnknownAlgorithmError, did_you_mean
 from ..settings import SettingsModel
@@ -20,6 +24,9 @@ from ..space import SearchSpace
 from ..spec.models import AlgorithmSetting, ExperimentSpec
 from ..spec.paths import SPEC
 from .base import Suggester
+
+if TYPE_CHECKING:
+    from ..spec.models import Experiment
 from .settings import (
     BayesianOptimizationSettings,
     CmaesSettings,
@@ -33,17 +40,37 @@ from .settings import (
 
 __all__ = [
     "ALGORITHM_SETTINGS",
+    "DEFERRED_ALGORITHMS",
     "ENTRY_POINT_GROUP",
     "KATIB_ONLY_ALGORITHMS",
+    "SUGGESTION_SERVICES_ENV",
     "Suggester",
     "algorithm_names",
     "create_suggester",
+    "deferred_algorithms",
     "settings_model",
     "suggester_class",
+    "suggester_for",
     "validate_algorithm",
 ]
 
 ENTRY_POINT_GROUP = "katib_flow.suggesters"
+# NAME=HOST:PORT,...: algorithm names served by external Katib algorithm services (katib_flow/katib_api/client.py)
+SUGGESTION_SERVICES_ENV = "KATIB_FLOW_SUGGESTION_SERVICES"
+# Algorithms served by a service this process cannot reach (compile: the service is in the cluster); their
+# settings are checked where the service is, by the Workflow's init step (deferred_algorithms()).
+DEFERRED_ALGORITHMS: set[str] = set()
+
+
+@contextmanager
+def deferred_algorithms(names: Iterable[str]) -> Iterator[None]:
+    """Within the block, skip validating the settings of these algorithms (checked later, by their service)."""
+    added = set(names) - DEFERRED_ALGORITHMS
+    DEFERRED_ALGORITHMS.update(added)
+    try:
+        yield
+    finally:
+        DEFERRED_ALGORITHMS.difference_update(added)
 
 
 # Settings models of the built-in algorithms, kept apart from the suggester classes below so that
@@ -127,8 +154,28 @@ def create_suggester(
     return cls(space, objective_type, settings_model(name).from_entries(settings), seed)
 
 
+def suggester_for(experiment: Experiment, seed: int) -> Suggester[SettingsModel]:
+    """The experiment's suggester: its algorithm's external service when one is configured, else katib-flow's."""
+    spec = experiment.spec
+    assert spec.algorithm is not None and spec.algorithm.algorithm_name and spec.objective is not None
+    name = spec.algorithm.algorithm_name
+    if os.environ.get(SUGGESTION_SERVICES_ENV):
+        from ..katib_api.client import GrpcSuggester, SuggestionClient, services
+
+        address = services().get(name)
+        if address is not None:
+            return GrpcSuggester(SuggestionClient(name, address), experiment, seed)
+    return create_suggester(
+        name, SearchSpace.from_spec(spec), spec.objective.type or "minimize", spec.algorithm.algorithm_settings, seed
+    )
+
+
 def validate_algorithm(spec: ExperimentSpec, space: SearchSpace | None) -> list[Problem]:
-    """Problems with ``spec.algorithm``: its name, its settings, and their fit with the experiment."""
+    """Problems with ``spec.algorithm``: its name, its settings, and their fit with the experiment.
+
+    An algorithm served by an external service is validated by that service
+    (Katib's ``ValidateAlgorithmSettings``).
+    """
     path = SPEC.child("algorithm")
     algorithm = spec.algorithm
     if algorithm is None:
@@ -136,6 +183,20 @@ def validate_algorithm(spec: ExperimentSpec, space: SearchSpace | None) -> list[
     name = algorithm.algorithm_name
     if not name:
         return [Problem(str(path.child("algorithmName")), "must be specified")]
+    if name in DEFERRED_ALGORITHMS:
+        return []
+    if os.environ.get(SUGGESTION_SERVICES_ENV):
+        from ..katib_api.client import SuggestionClient, services
+
+        address = services().get(name)
+        if address is not None:
+            from ..spec.models import Experiment
+
+            return SuggestionClient(name, address).validate(
+                Experiment.model_validate(
+                    {"metadata": {"name": "validate"}, "spec": spec.model_dump(by_alias=True, exclude_none=True)}
+                )
+            )
     try:
         model = settings_model(name)
     except UnknownAlgorithmError as err:

@@ -91,6 +91,8 @@ class CompileOptions:
     pod_gc_delay: str = "30m"
     stall_seconds: float = 900.0  # generation 0's finish --wait fails when no generation ran this long
     deadline_seconds: float | None = None  # ... or when the experiment is not completed by then
+    # Algorithm name -> HOST:PORT of a Katib algorithm service the suggest step calls (in the cluster).
+    suggestion_services: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.iterations_per_lane is not None and not 1 <= self.iterations_per_lane <= ITERATIONS_PER_LANE:
@@ -118,13 +120,30 @@ class CompileOptions:
             resources=self.resources,
             stall_seconds=self.stall_seconds,
             deadline_seconds=self.deadline_seconds,
+            environment=self._environment(),
         )
+
+    def check(self, experiment: Experiment) -> Experiment:
+        """Katib's defaults and validation; the settings of an algorithm served in the cluster are left to
+        its service (the init step asks it there)."""
+        from ..algorithms import deferred_algorithms
+
+        with deferred_algorithms(name for name, _ in self.suggestion_services):
+            return check(experiment)
+
+    def _environment(self) -> tuple[tuple[str, str], ...]:
+        if not self.suggestion_services:
+            return ()
+        from ..algorithms import SUGGESTION_SERVICES_ENV
+
+        value = ",".join(f"{name}={address}" for name, address in sorted(self.suggestion_services))
+        return ((SUGGESTION_SERVICES_ENV, value),)
 
 
 def compile_workflow(experiment: Experiment, options: CompileOptions | None = None) -> Workflow:
     """The self-contained Workflow of an experiment that fits one generation; raises :class:`CompileError`."""
     options = options or CompileOptions()
-    experiment = check(experiment)
+    experiment = options.check(experiment)
     problems = [*unsupported(experiment), *single_generation_problems(experiment, options)]
     if problems:
         raise CompileError(problems)
@@ -141,7 +160,7 @@ def compile_template(
     created from; the Workflow only names it (``workflowTemplateRef``).
     """
     options = options or CompileOptions()
-    experiment = check(experiment)
+    experiment = options.check(experiment)
     problems = unsupported(experiment)
     if problems:
         raise CompileError(problems)

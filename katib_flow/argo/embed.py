@@ -35,7 +35,6 @@ from hera.workflows import Steps
 from hera.workflows import models as m
 
 from ..exceptions import CompileError
-from ..spec import check
 from ..spec.models import Experiment
 from .compiler import CompileOptions, argo_conditions, single_generation_problems, template_name, unsupported
 from .templates import add_templates
@@ -54,7 +53,7 @@ def hpo_templates(experiment: Experiment, options: CompileOptions | None = None,
     if not _PREFIX.match(prefix):
         raise ValueError(f"prefix {prefix!r} must start with a letter or digit and hold only letters, digits and '-'")
     options = options or CompileOptions()
-    experiment = check(experiment)
+    experiment = options.check(experiment)
     problems = [*unsupported(experiment), *single_generation_problems(experiment, options, embedded=True)]
     if problems:
         raise CompileError(problems)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from hera.workflows import (
     Container,
+    Env,
     ExistingVolume,
     Parameter,
     RawArtifact,
@@ -65,6 +66,7 @@ class Layout:
     resources: StepResources = field(default_factory=StepResources)
     stall_seconds: float = 900.0  # generation 0's finish --wait: how long no generation may be running
     deadline_seconds: float | None = None  # ... and how long the whole experiment may take
+    environment: tuple[tuple[str, str], ...] = ()  # more variables for every step (external algorithm services)
 
 
 def add_templates(experiment: Experiment, conditions: ArgoConditions | None, layout: Layout) -> Steps:
@@ -74,7 +76,8 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
     p = layout.prefix
     lanes = spec.parallel_trial_count or 1
     who = ["--experiment", name, *(["--namespace", experiment.namespace] if experiment.namespace else [])]
-    env = [SecretEnv(name="KATIB_FLOW_DB_URL", secret_name=layout.db_secret, secret_key="url")]
+    env: list[SecretEnv | Env] = [SecretEnv(name="KATIB_FLOW_DB_URL", secret_name=layout.db_secret, secret_key="url")]
+    env += [Env(name=name, value=value) for name, value in layout.environment]
     continues = layout.successor_template is not None
 
     # File / TensorFlowEvent: trials write to the claim, collect and wait read it (see cluster/volume.py)

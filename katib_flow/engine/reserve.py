@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ..algorithms import create_suggester
+from ..algorithms import suggester_for
 from ..history import Proposal, TrialRecord, TrialState
-from ..space import SearchSpace
 from ..spec.models import Experiment
 from ..store import ExperimentRow, Store, TrialRow
 from .clock import now
@@ -109,13 +108,7 @@ def _create(session: Session, row: ExperimentRow, trials: list[TrialRecord], wan
         return []
     algorithm = spec.algorithm
     assert algorithm is not None and algorithm.algorithm_name and spec.objective is not None
-    suggester = create_suggester(
-        algorithm.algorithm_name,
-        SearchSpace.from_spec(spec),
-        spec.objective.type or "minimize",
-        algorithm.algorithm_settings,
-        seed=row.seed,
-    )
+    suggester = suggester_for(experiment, row.seed)
     proposals = reruns(trials)[:allowed]
     if len(proposals) < allowed:
         proposals += suggester.suggest(trials, allowed - len(proposals))

@@ -32,8 +32,11 @@ from .messages import enum_name, enum_value, message
 __all__ = [
     "TRIAL_DATA",
     "experiment_from_message",
+    "experiment_message",
     "proposals_reply",
+    "rule_message",
     "seed_of",
+    "trial_messages",
     "trial_records",
 ]
 
@@ -185,3 +188,66 @@ def _number(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def experiment_message(experiment: Experiment, settings: Sequence[tuple[str, str]] | None = None) -> Any:
+    """The Experiment message Katib's controller would send for ``experiment`` (``ConvertExperiment``).
+
+    ``settings`` replaces the algorithm settings (those the service returned last, as Katib's Suggestion
+    status keeps them).
+    """
+    spec = experiment.spec
+    assert spec.algorithm is not None and spec.objective is not None
+    out = message("Experiment")(name=experiment.name or "")
+    out.spec.algorithm.algorithm_name = spec.algorithm.algorithm_name or ""
+    own = [(s.name or "", s.value or "") for s in spec.algorithm.algorithm_settings or []]
+    pairs = settings if settings is not None else own
+    for name, value in pairs:
+        out.spec.algorithm.algorithm_settings.add(name=name, value=value)
+    objective = out.spec.objective
+    objective.type = enum_value("ObjectiveType", (spec.objective.type or "minimize").upper())
+    objective.objective_metric_name = spec.objective.objective_metric_name or ""
+    objective.additional_metric_names.extend(spec.objective.additional_metric_names or [])
+    if spec.objective.goal is not None:
+        objective.goal = spec.objective.goal
+    types = {v: k for k, v in _TYPES.items()}
+    distributions = {v: k for k, v in _DISTRIBUTIONS.items()}
+    for p in spec.parameters or []:
+        param = out.spec.parameter_specs.parameters.add(name=p.name or "")
+        param.parameter_type = enum_value("ParameterType", types.get(p.parameter_type or "", "UNKNOWN_TYPE"))
+        fs = p.feasible_space
+        if fs is not None:
+            param.feasible_space.min = fs.min or ""
+            param.feasible_space.max = fs.max or ""
+            param.feasible_space.step = fs.step or ""
+            param.feasible_space.list.extend(fs.values or [])
+            if fs.distribution in distributions:
+                param.feasible_space.distribution = enum_value("Distribution", distributions[fs.distribution])
+    if spec.early_stopping is not None and spec.early_stopping.algorithm_name:
+        out.spec.early_stopping.algorithm_name = spec.early_stopping.algorithm_name
+        for s in spec.early_stopping.algorithm_settings or []:
+            out.spec.early_stopping.algorithm_settings.add(name=s.name or "", value=s.value or "")
+    out.spec.parallel_trial_count = spec.parallel_trial_count or 0
+    out.spec.max_trial_count = spec.max_trial_count or 0
+    return out
+
+
+def trial_messages(history: Sequence[TrialRecord], objective_metric: str) -> list[Any]:
+    """The trials Katib's controller would send (``ConvertTrials``): not MetricsUnavailable ones, nor
+    early-stopped ones without an objective; the objective's value already reduced by its strategy."""
+    names = {v: k for k, v in _CONDITIONS.items()}
+    trials = []
+    for record in history:
+        if record.state is TrialState.METRICS_UNAVAILABLE:
+            continue
+        if record.state is TrialState.EARLY_STOPPED and record.objective is None:
+            continue
+        trial = message("Trial")(name=record.name)
+        trial.spec.objective.objective_metric_name = objective_metric
+        for key, value in record.assignments.items():
+            trial.spec.parameter_assignments.assignments.add(name=key, value=value)
+        trial.status.condition = enum_value("TrialStatus.TrialConditionType", names[record.state])
+        if record.objective is not None:
+            trial.status.observation.metrics.add(name=objective_metric, value=repr(record.objective))
+        trials.append(trial)
+    return trials

@@ -218,6 +218,9 @@ class Interpreter:
             argv = [sys.executable, *rest, *args]
         env = {"KUBECONFIG": str(self.kubeconfig), "PATH": "/usr/bin:/bin"}
         for e in container.get("env", []):
+            if "value" in e:
+                env[e["name"]] = e["value"]
+                continue
             ref = e["valueFrom"]["secretKeyRef"]
             env[e["name"]] = self.secrets[ref["name"]][ref["key"]]
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
