@@ -71,7 +71,10 @@ def start(host: str = "0.0.0.0", port: int = 6789, store: Store | None = None, w
     if bound == 0:
         raise KatibFlowError(f"cannot listen on {host}:{port}: the port is in use or the address is not this host's")
     server.start()
-    for name in ["", *(f"{PACKAGE}.{s}" for s in services)]:
+    # Katib's suggestion Deployment probes "manager.v1beta1.Suggestion" (DefaultGRPCService in
+    # pkg/controller.v1beta1/consts/const.go), the name its own services register; the package's names too.
+    names = ["", *(f"{PACKAGE}.{s}" for s in services), *(f"manager.v1beta1.{s}" for s in services)]
+    for name in names:
         checker.set(name, health_pb2.HealthCheckResponse.SERVING)
     return KatibServer(server, bound, checker)
 

@@ -88,3 +88,9 @@ def test_the_default_step_image_is_the_one_the_dockerfile_builds_and_runs_as_the
     dockerfile = (PROJECT_ROOT / "algorithms" / "katib-flow" / "Dockerfile").read_text()
     assert f"-t {DEFAULT_IMAGE} ." in dockerfile  # the build command the Dockerfile documents
     assert f"USER {STEP_USER}" in dockerfile  # runAsNonRoot needs a numeric user
+
+
+def test_the_serve_image_runs_the_katib_algorithm_service_on_katibs_port() -> None:
+    dockerfile = (PROJECT_ROOT / "algorithms" / "katib-flow-serve" / "Dockerfile").read_text()
+    assert "ARG BASE=katib-flow:0.1.0" in dockerfile  # the step image the other Dockerfile builds
+    assert 'CMD ["serve", "--port", "6789"]' in dockerfile  # Katib's suggestion Deployment talks to 6789

@@ -190,7 +190,9 @@ def test_the_health_service_reports_every_service_serving(
     served: tuple[KatibServer, grpc.Channel, Store],
 ) -> None:
     checker: Any = health_pb2_grpc.HealthStub(served[1])
-    for service in ("", "api.v1.beta1.Suggestion", "api.v1.beta1.EarlyStopping", "api.v1.beta1.DBManager"):
+    # "manager.v1beta1.Suggestion" is what Katib's suggestion Deployment's gRPC probes ask for
+    names = ("", "manager.v1beta1.Suggestion", "api.v1.beta1.Suggestion", "api.v1.beta1.EarlyStopping")
+    for service in (*names, "api.v1.beta1.DBManager"):
         answer = checker.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
         assert answer.status == health_pb2.HealthCheckResponse.SERVING, service
 
