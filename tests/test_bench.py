@@ -106,3 +106,10 @@ def test_a_generations_workflow_object_keeps_half_of_argos_limit_free_up_to_the_
         depth, object_mib = int(row[8]), float(row[10])
         assert object_mib <= 0.5, row  # gzip+base64 nodes, the spec and the stored template spec
         assert depth + CALLER_DEPTH < 100, row
+
+
+def test_grpc_latency_script_runs_and_reports_its_ratio() -> None:
+    result = _script("grpc_latency.py", "--algorithms", "random", "--history", "0", "10", "--repeats", "2")
+    rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| random ")]
+    assert [row[2].strip() for row in rows] == ["0", "10"]
+    assert all(float(row[5]) > 0 for row in rows)
