@@ -92,6 +92,16 @@ _STEP_SUGGESTION_SERVICES = click.option(
 )
 
 
+_STEP_SUGGESTION_IMAGES = click.option(
+    "--suggestion-image",
+    "suggestion_images",
+    multiple=True,
+    metavar="NAME=IMAGE",
+    help="Run IMAGE, a Katib algorithm service (gRPC on port 6789), as a daemoned step of each generation "
+    "and get algorithm NAME's trials from it, as Katib runs one suggestion Deployment per experiment.",
+)
+
+
 @main.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
 @click.option(
@@ -212,6 +222,7 @@ def _compile_options(
     step_cpu: str,
     step_memory: str,
     suggestion_services: tuple[str, ...] = (),
+    suggestion_images: tuple[str, ...] = (),
 ) -> CompileOptions:
     from .argo.compiler import CompileOptions
     from .argo.step_pods import StepResources, parse_quantity_pair
@@ -221,6 +232,12 @@ def _compile_options(
         services = parse_services(suggestion_services)
     except ValueError as err:
         raise SpecError.single("--suggestion-service", str(err)) from None
+    images: dict[str, str] = {}
+    for entry in suggestion_images:
+        name, sep, image = entry.partition("=")
+        if not sep or not name.strip() or not image.strip():
+            raise SpecError.single("--suggestion-image", f"{entry!r}: expected NAME=IMAGE")
+        images[name.strip()] = image.strip()
     try:
         cpu = parse_quantity_pair(step_cpu, "CPU")
         memory = parse_quantity_pair(step_memory, "memory")
@@ -234,6 +251,7 @@ def _compile_options(
         service_account=service_account,
         resources=StepResources(*cpu, *memory),
         suggestion_services=tuple(sorted(services.items())),
+        suggestion_images=tuple(sorted(images.items())),
     )
 
 
@@ -303,6 +321,7 @@ def run_command(
 @_STEP_CPU
 @_STEP_MEMORY
 @_STEP_SUGGESTION_SERVICES
+@_STEP_SUGGESTION_IMAGES
 @click.option(
     "--template",
     "as_template",
@@ -320,6 +339,7 @@ def compile_command(
     step_cpu: str,
     step_memory: str,
     suggestion_services: tuple[str, ...],
+    suggestion_images: tuple[str, ...],
     as_template: bool,
 ) -> None:
     """Compile an experiment into an Argo Workflow (YAML).
@@ -362,6 +382,7 @@ def compile_command(
 @_STEP_CPU
 @_STEP_MEMORY
 @_STEP_SUGGESTION_SERVICES
+@_STEP_SUGGESTION_IMAGES
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @click.option("--dry-run", is_flag=True, help="Compile and print what would be submitted; contact no server.")
 @guarded
@@ -376,6 +397,7 @@ def submit_command(
     step_cpu: str,
     step_memory: str,
     suggestion_services: tuple[str, ...],
+    suggestion_images: tuple[str, ...],
     insecure: bool,
     dry_run: bool,
 ) -> None:

@@ -93,6 +93,8 @@ class CompileOptions:
     deadline_seconds: float | None = None  # ... or when the experiment is not completed by then
     # Algorithm name -> HOST:PORT of a Katib algorithm service the suggest step calls (in the cluster).
     suggestion_services: tuple[tuple[str, str], ...] = ()
+    # Algorithm name -> image of a Katib algorithm service each generation runs as a daemoned step.
+    suggestion_images: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.iterations_per_lane is not None and not 1 <= self.iterations_per_lane <= ITERATIONS_PER_LANE:
@@ -121,6 +123,7 @@ class CompileOptions:
             stall_seconds=self.stall_seconds,
             deadline_seconds=self.deadline_seconds,
             environment=self._environment(),
+            daemons=self.suggestion_images,
         )
 
     def check(self, experiment: Experiment) -> Experiment:
@@ -128,7 +131,7 @@ class CompileOptions:
         its service (the init step asks it there)."""
         from ..algorithms import deferred_algorithms
 
-        with deferred_algorithms(name for name, _ in self.suggestion_services):
+        with deferred_algorithms(name for name, _ in (*self.suggestion_services, *self.suggestion_images)):
             return check(experiment)
 
     def _environment(self) -> tuple[tuple[str, str], ...]:

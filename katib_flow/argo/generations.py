@@ -53,6 +53,9 @@ def add_outer_templates(
         )
 
     start = "steps.init.outputs.parameters.generation" if continues else "inputs.parameters.generation"
+    daemons = _daemon_templates(layout)
+    services = _services_value(layout)
+    services_arg = {"services": services} if daemons else {}
     with Steps(
         name=p + "generation",
         inputs=[Parameter(name="generation"), Parameter(name="chain")],
@@ -65,9 +68,17 @@ def add_outer_templates(
         ],
         synchronization=m.Synchronization(mutexes=[m.Mutex(name=f"katib-flow-{name}")]),
     ) as generation:
+        if daemons:  # the algorithm services first: init asks them to validate the settings
+            with generation.parallel():
+                for i, daemon in enumerate(daemons):
+                    daemon(name=f"algorithm-{i}")
         init(
             name="init",
-            arguments={"generation": "{{inputs.parameters.generation}}", "chain": "{{inputs.parameters.chain}}"},
+            arguments={
+                "generation": "{{inputs.parameters.generation}}",
+                "chain": "{{inputs.parameters.chain}}",
+                **services_arg,
+            },
         )
         with generation.parallel():
             for lane in range(lanes):
@@ -78,6 +89,7 @@ def add_outer_templates(
                         "lane": str(lane),
                         "iteration": f"{{{{=asInt({start}) * {layout.iterations_per_lane}}}}}",
                         "depth": "0",
+                        **services_arg,
                     },
                 )
         decide(name="decide")
@@ -133,6 +145,47 @@ def add_outer_templates(
             ),
         )
     return main
+
+
+KATIB_ALGORITHM_PORT = 6789  # where a Katib algorithm service listens (Katib's DefaultSuggestionPort)
+
+
+def _daemon_templates(layout: Layout) -> list[Container]:
+    """One daemoned container per algorithm image, alive while its generation runs, ready once it is SERVING.
+
+    As Katib deploys one suggestion Deployment per experiment, with the gRPC
+    probe Katib gives it (``manager.v1beta1.Suggestion`` on port 6789,
+    ``suggestion/composer/composer.go``). Argo starts the next steps once a
+    daemoned step is ready and stops it when the template that started it ends.
+    The image is a third party's: its own user and security context are kept.
+    """
+    probe = m.Probe(
+        grpc=m.GRPCAction(port=KATIB_ALGORITHM_PORT, service="manager.v1beta1.Suggestion"),
+        initial_delay_seconds=2,
+        period_seconds=5,
+    )
+    return [
+        Container(
+            name=f"{layout.prefix}algorithm-{i}",
+            image=image,
+            daemon=True,
+            ports=[m.ContainerPort(container_port=KATIB_ALGORITHM_PORT, name="api")],
+            readiness_probe=probe,
+            resources=layout.resources.requirements(),
+        )
+        for i, (_, image) in enumerate(layout.daemons)
+    ]
+
+
+def _services_value(layout: Layout) -> str:
+    """``NAME=HOST:PORT,...``: the services named at compile time, then the daemons' ({{steps.X.ip}})."""
+    from ..algorithms import SUGGESTION_SERVICES_ENV
+
+    static = [value for key, value in layout.environment if key == SUGGESTION_SERVICES_ENV]
+    dynamic = [
+        f"{name}={{{{steps.algorithm-{i}.ip}}}}:{KATIB_ALGORITHM_PORT}" for i, (name, _) in enumerate(layout.daemons)
+    ]
+    return ",".join([*static, *dynamic])
 
 
 def _successor_manifest(name: str, template: str) -> str:

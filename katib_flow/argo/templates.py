@@ -34,6 +34,7 @@ from hera.workflows import (
 )
 from hera.workflows import models as m
 
+from ..algorithms import SUGGESTION_SERVICES_ENV
 from ..cluster.volume import COLLECT_ROOT, METRICS_VOLUME, metrics_mount_path
 from ..spec import constants as c
 from ..spec import dump_experiment
@@ -67,6 +68,8 @@ class Layout:
     stall_seconds: float = 900.0  # generation 0's finish --wait: how long no generation may be running
     deadline_seconds: float | None = None  # ... and how long the whole experiment may take
     environment: tuple[tuple[str, str], ...] = ()  # more variables for every step (external algorithm services)
+    # Algorithm name -> image of a Katib algorithm service run as a daemoned step of each generation.
+    daemons: tuple[tuple[str, str], ...] = ()
 
 
 def add_templates(experiment: Experiment, conditions: ArgoConditions | None, layout: Layout) -> Steps:
@@ -77,7 +80,13 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
     lanes = spec.parallel_trial_count or 1
     who = ["--experiment", name, *(["--namespace", experiment.namespace] if experiment.namespace else [])]
     env: list[SecretEnv | Env] = [SecretEnv(name="KATIB_FLOW_DB_URL", secret_name=layout.db_secret, secret_key="url")]
-    env += [Env(name=name, value=value) for name, value in layout.environment]
+    # With daemoned algorithm services, the steps that ask them (init, suggest) get every service's address
+    # as an input: a daemon's address is only known once it runs ({{steps.<daemon>.ip}}).
+    served = bool(layout.daemons)
+    env += [Env(name=k, value=v) for k, v in layout.environment if not (served and k == SUGGESTION_SERVICES_ENV)]
+    services_env = [Env(name=SUGGESTION_SERVICES_ENV, value="{{inputs.parameters.services}}")] if served else []
+    services_input = [Parameter(name="services")] if served else []
+    services_arg = {"services": "{{inputs.parameters.services}}"} if served else {}
     continues = layout.successor_template is not None
 
     # File / TensorFlowEvent: trials write to the claim, collect and wait read it (see cluster/volume.py)
@@ -98,14 +107,15 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
         global_outputs: bool = False,
         reads_metrics: bool = False,
         retried: bool = True,
+        asks_services: bool = False,
     ) -> Container:
         return Container(
             name=p + template_name,
             image=layout.image,
             command=["katib-flow", "step"],
             args=[*args, "--outputs", _OUTPUTS],
-            env=env,
-            inputs=list(inputs),
+            env=[*env, *(services_env if asks_services else [])],
+            inputs=[*inputs, *(services_input if asks_services else [])],
             outputs=[
                 Parameter(
                     name=o,
@@ -141,6 +151,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             Parameter(name="chain"),
         ],
         outputs=["generation", "chain"],
+        asks_services=True,
     )
     suggest = step_container(
         "suggest",
@@ -159,6 +170,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
         ],
         inputs=[Parameter(name="lane"), Parameter(name="iteration")],
         outputs=["trial", "run-object", "runnable", "resumed", "completed"],
+        asks_services=True,
     )
     trial_arg = ["--trial", "{{inputs.parameters.trial}}"]
     # A trial that an earlier attempt started (a retried lane, a resubmitted Workflow) may have its run
@@ -241,10 +253,15 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
     fresh = "{{steps.suggest.outputs.parameters.resumed}} == false"
     suggested = "{{steps.suggest.outputs.parameters.trial}}"
     last = layout.iterations_per_lane - 1
-    with Steps(name=p + "lane", inputs=[Parameter(name="lane"), Parameter(name="iteration"), Parameter(name="depth")]):
+    lane_inputs = [Parameter(name="lane"), Parameter(name="iteration"), Parameter(name="depth"), *services_input]
+    with Steps(name=p + "lane", inputs=lane_inputs):
         suggest(
             name="suggest",
-            arguments={"lane": "{{inputs.parameters.lane}}", "iteration": "{{inputs.parameters.iteration}}"},
+            arguments={
+                "lane": "{{inputs.parameters.lane}}",
+                "iteration": "{{inputs.parameters.iteration}}",
+                **services_arg,
+            },
         )
         if conditions is not None:
             run_trial(
@@ -271,6 +288,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
                 "lane": "{{inputs.parameters.lane}}",
                 "iteration": "{{=asInt(inputs.parameters.iteration) + 1}}",
                 "depth": "{{=asInt(inputs.parameters.depth) + 1}}",
+                **services_arg,
             },
             when=f"{{{{steps.decide.outputs.parameters.proceed}}}} == true && {{{{inputs.parameters.depth}}}} < {last}",
         )

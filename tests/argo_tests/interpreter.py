@@ -19,7 +19,9 @@ template's run end in phase Error right after the create, the Job running on
 (an evicted step pod). ``action: apply`` of a successor Workflow is recorded in
 ``successors`` (once per name) and, with the WorkflowTemplate, run in a thread;
 each Workflow's phase is published on the fake API for ``finish --wait``.
-Steps that reach the API themselves (``katib-flow step wait``, ``collect``)
+A daemoned container (an algorithm service image) is not started: the test
+serves it at the loopback address ``daemons`` gives for its image, which
+becomes the step's ``ip``. Steps that reach the API themselves (``katib-flow step wait``, ``collect``)
 find it through ``KUBECONFIG``. ``retried`` names templates whose every run is
 executed twice, as when Argo retries a step whose first pod did its work and
 then died.
@@ -78,6 +80,9 @@ class Interpreter:
     # template -> how many of its runs end in phase Error right after creating their object (an evicted pod)
     errors: dict[str, int] = field(default_factory=dict)
     created: list[dict[str, Any]] = field(default_factory=list)  # run objects the resource steps created
+    # A daemoned container's image -> the loopback address where the test already serves it (port from the
+    # template); the daemon's node then has that ``ip``, as Argo gives a daemoned step's pod IP.
+    daemons: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     _folders: Iterator[int] = field(default_factory=itertools.count)
@@ -133,6 +138,9 @@ class Interpreter:
     def _run_template(self, name: str, template: dict[str, Any], inputs: dict[str, str], depth: int) -> Node:
         if "steps" in template:
             return self._steps(template, inputs, depth)
+        if template.get("daemon"):
+            assert template["container"]["image"] in self.daemons, "the test serves every daemoned image"
+            return Node("Succeeded", {"ip": self.daemons[template["container"]["image"]]})
         if "container" in template:
             node = self._container(template, inputs)
             if name in self.retried:
@@ -187,6 +195,8 @@ class Interpreter:
             return inputs[parts[2]]
         if parts[0] == "steps" and parts[2] == "status":
             return scope[parts[1]].status
+        if parts[0] == "steps" and parts[2] == "ip":
+            return scope[parts[1]].outputs["ip"]
         if parts[0] == "steps" and parts[2:4] == ["outputs", "parameters"]:
             node = scope[parts[1]]
             return node.outputs.get(parts[4], "") if node.status != "Skipped" else ""
@@ -218,8 +228,8 @@ class Interpreter:
             argv = [sys.executable, *rest, *args]
         env = {"KUBECONFIG": str(self.kubeconfig), "PATH": "/usr/bin:/bin"}
         for e in container.get("env", []):
-            if "value" in e:
-                env[e["name"]] = e["value"]
+            if "value" in e:  # Argo substitutes the whole template, env values included
+                env[e["name"]] = self._substitute(e["value"], inputs, {})
                 continue
             ref = e["valueFrom"]["secretKeyRef"]
             env[e["name"]] = self.secrets[ref["name"]][ref["key"]]
@@ -253,6 +263,7 @@ class Interpreter:
             mutexes=self.mutexes,
             claims=self.claims,
             labels=manifest["metadata"].get("labels", {}),
+            daemons=self.daemons,
         )
         successor.workdir.mkdir(parents=True)
         thread = threading.Thread(target=successor.run, args=(_generation_arguments(manifest),), daemon=True)

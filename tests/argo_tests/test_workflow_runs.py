@@ -67,6 +67,7 @@ def run_on_argo(
     errors: dict[str, int] | None = None,
     expect: str = "Succeeded",
     readable: frozenset[str] = frozenset(),
+    daemons: dict[str, str] | None = None,
     **options: Any,
 ) -> Interpreter:
     """Run the compiled Workflow (with ``template``, the WorkflowTemplate's generations) to its end.
@@ -94,6 +95,7 @@ def run_on_argo(
         template_document=document if template else None,
         claims=claims,
         errors=dict(errors or {}),
+        daemons=dict(daemons or {}),
     )
     assert interpreter.run() == expect
     return interpreter

@@ -178,3 +178,48 @@ def test_a_compiled_workflows_suggest_step_calls_the_service_named_at_compile_ti
 
         values = sorted(a[0]["value"] for (a,) in session.execute(select(TrialRow.assignments)))
     assert values == ["0.1", "0.2", "0.3", "0.4"] and service.requests
+
+
+def test_a_suggestion_image_runs_as_a_daemoned_step_that_the_suggest_step_asks(tmp_path: Path) -> None:
+    from katib_flow.argo.compiler import CompileOptions, compile_workflow
+    from katib_flow.spec import load_experiment
+
+    from ..argo_tests.test_workflow_runs import run_on_argo, sqlite_url
+    from ..argo_tests.workflow_checks import schema_errors, semantic_errors
+    from ..cluster_tests.fake_kubernetes import fake_kubernetes
+
+    wire = load_experiment(experiment_file(tmp_path))
+    options = CompileOptions(suggestion_images=(("ladder", "registry.local/ladder:1"),))
+    document = yaml.safe_load(compile_workflow(wire, options).to_yaml())
+    assert schema_errors(document) == [] and semantic_errors(document) == []
+    (daemon,) = [t for t in document["spec"]["templates"] if t.get("daemon")]
+    assert daemon["container"]["image"] == "registry.local/ladder:1"
+    assert daemon["container"]["readinessProbe"]["grpc"] == {"port": 6789, "service": "manager.v1beta1.Suggestion"}
+    # The "pod" of the daemon: the test serves the ladder on a loopback address of its own, on Katib's port
+    api, stubs = katib_modules()
+    service = LadderService(api)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    stubs.add_SuggestionServicer_to_server(service, server)
+    if server.add_insecure_port("127.0.0.47:6789") == 0:
+        pytest.skip("127.0.0.47:6789 is taken on this machine")
+    server.start()
+    try:
+        db_url = sqlite_url(tmp_path)
+        with fake_kubernetes() as (kube, _):
+            run_on_argo(
+                wire,
+                db_url,
+                kube,
+                tmp_path / "argo",
+                daemons={"registry.local/ladder:1": "127.0.0.47"},
+                suggestion_images=options.suggestion_images,
+            )
+    finally:
+        server.stop(0)
+    with Store(db_url) as store, store.session() as session:
+        from sqlalchemy import select
+
+        from katib_flow.store import TrialRow
+
+        values = sorted(a[0]["value"] for (a,) in session.execute(select(TrialRow.assignments)))
+    assert values == ["0.1", "0.2", "0.3", "0.4"] and service.requests
