@@ -54,20 +54,22 @@ _TRIAL_TEMPLATES = click.option(
 )
 
 
-def _use_services(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    """Point algorithm names at Katib algorithm services for this process (and the trials it starts)."""
-    import os
+def _services_callback(env_name: str) -> Any:
+    def use(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+        """Point algorithm names at Katib algorithm services for this process (and the steps it runs)."""
+        import os
 
-    from .algorithms import SUGGESTION_SERVICES_ENV
-    from .katib_api.client import format_services, parse_services
+        from .katib_api.client import format_services, parse_services
 
-    try:
-        found = {**parse_services([os.environ.get(SUGGESTION_SERVICES_ENV, "")]), **parse_services(values)}
-    except ValueError as err:
-        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
-    if found:
-        os.environ[SUGGESTION_SERVICES_ENV] = format_services(found)
-    return found
+        try:
+            found = {**parse_services([os.environ.get(env_name, "")]), **parse_services(values)}
+        except ValueError as err:
+            raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+        if found:
+            os.environ[env_name] = format_services(found)
+        return found
+
+    return use
 
 
 _SUGGESTION_SERVICES = click.option(
@@ -75,10 +77,20 @@ _SUGGESTION_SERVICES = click.option(
     "suggestion_services",
     multiple=True,
     metavar="NAME=HOST:PORT",
-    callback=_use_services,
+    callback=_services_callback("KATIB_FLOW_SUGGESTION_SERVICES"),
     expose_value=False,
     help="Get algorithm NAME's trials from a Katib algorithm service (Katib's gRPC Suggestion API), and "
     "validate its settings there. Repeatable; also $KATIB_FLOW_SUGGESTION_SERVICES (NAME=HOST:PORT,...).",
+)
+_EARLY_STOPPING_SERVICES = click.option(
+    "--early-stopping-service",
+    "early_stopping_services",
+    multiple=True,
+    metavar="NAME=HOST:PORT",
+    callback=_services_callback("KATIB_FLOW_EARLY_STOPPING_SERVICES"),
+    expose_value=False,
+    help="Get early-stopping algorithm NAME's rules from a Katib early-stopping service (Katib's gRPC "
+    "EarlyStopping API). Repeatable; also $KATIB_FLOW_EARLY_STOPPING_SERVICES.",
 )
 
 
@@ -92,6 +104,14 @@ _STEP_SUGGESTION_SERVICES = click.option(
 )
 
 
+_STEP_EARLY_STOPPING_SERVICES = click.option(
+    "--early-stopping-service",
+    "early_stopping_services",
+    multiple=True,
+    metavar="NAME=HOST:PORT",
+    help="The steps get early-stopping algorithm NAME's rules from this Katib early-stopping service in the "
+    "cluster. Repeatable.",
+)
 _STEP_SUGGESTION_IMAGES = click.option(
     "--suggestion-image",
     "suggestion_images",
@@ -114,6 +134,7 @@ _STEP_SUGGESTION_IMAGES = click.option(
 )
 @_TRIAL_TEMPLATES
 @_SUGGESTION_SERVICES
+@_EARLY_STOPPING_SERVICES
 @guarded
 def validate_command(files: tuple[Path, ...], output: str, trial_templates: tuple[Path, ...]) -> None:
     """Check Katib Experiment YAML files.
@@ -223,6 +244,7 @@ def _compile_options(
     step_memory: str,
     suggestion_services: tuple[str, ...] = (),
     suggestion_images: tuple[str, ...] = (),
+    early_stopping_services: tuple[str, ...] = (),
 ) -> CompileOptions:
     from .argo.compiler import CompileOptions
     from .argo.step_pods import StepResources, parse_quantity_pair
@@ -230,8 +252,9 @@ def _compile_options(
 
     try:
         services = parse_services(suggestion_services)
+        stoppers = parse_services(early_stopping_services)
     except ValueError as err:
-        raise SpecError.single("--suggestion-service", str(err)) from None
+        raise SpecError.single("--suggestion-service/--early-stopping-service", str(err)) from None
     images: dict[str, str] = {}
     for entry in suggestion_images:
         name, sep, image = entry.partition("=")
@@ -252,6 +275,7 @@ def _compile_options(
         resources=StepResources(*cpu, *memory),
         suggestion_services=tuple(sorted(services.items())),
         suggestion_images=tuple(sorted(images.items())),
+        early_stopping_services=tuple(sorted(stoppers.items())),
     )
 
 
@@ -271,6 +295,7 @@ def _compile_options(
 @click.option("--quiet", is_flag=True, help="Plain log lines instead of the live view.")
 @_TRIAL_TEMPLATES
 @_SUGGESTION_SERVICES
+@_EARLY_STOPPING_SERVICES
 @guarded
 def run_command(
     file: Path, db: str | None, resume: bool, workdir: Path | None, quiet: bool, trial_templates: tuple[Path, ...]
@@ -322,6 +347,7 @@ def run_command(
 @_STEP_MEMORY
 @_STEP_SUGGESTION_SERVICES
 @_STEP_SUGGESTION_IMAGES
+@_STEP_EARLY_STOPPING_SERVICES
 @click.option(
     "--template",
     "as_template",
@@ -340,6 +366,7 @@ def compile_command(
     step_memory: str,
     suggestion_services: tuple[str, ...],
     suggestion_images: tuple[str, ...],
+    early_stopping_services: tuple[str, ...],
     as_template: bool,
 ) -> None:
     """Compile an experiment into an Argo Workflow (YAML).
@@ -383,6 +410,7 @@ def compile_command(
 @_STEP_MEMORY
 @_STEP_SUGGESTION_SERVICES
 @_STEP_SUGGESTION_IMAGES
+@_STEP_EARLY_STOPPING_SERVICES
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @click.option("--dry-run", is_flag=True, help="Compile and print what would be submitted; contact no server.")
 @guarded
@@ -398,6 +426,7 @@ def submit_command(
     step_memory: str,
     suggestion_services: tuple[str, ...],
     suggestion_images: tuple[str, ...],
+    early_stopping_services: tuple[str, ...],
     insecure: bool,
     dry_run: bool,
 ) -> None:

@@ -95,6 +95,8 @@ class CompileOptions:
     suggestion_services: tuple[tuple[str, str], ...] = ()
     # Algorithm name -> image of a Katib algorithm service each generation runs as a daemoned step.
     suggestion_images: tuple[tuple[str, str], ...] = ()
+    # Early-stopping algorithm name -> HOST:PORT of a Katib early-stopping service in the cluster.
+    early_stopping_services: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.iterations_per_lane is not None and not 1 <= self.iterations_per_lane <= ITERATIONS_PER_LANE:
@@ -131,16 +133,22 @@ class CompileOptions:
         its service (the init step asks it there)."""
         from ..algorithms import deferred_algorithms
 
-        with deferred_algorithms(name for name, _ in (*self.suggestion_services, *self.suggestion_images)):
+        served = (*self.suggestion_services, *self.suggestion_images, *self.early_stopping_services)
+        with deferred_algorithms(name for name, _ in served):
             return check(experiment)
 
     def _environment(self) -> tuple[tuple[str, str], ...]:
-        if not self.suggestion_services:
-            return ()
         from ..algorithms import SUGGESTION_SERVICES_ENV
+        from ..earlystopping import EARLY_STOPPING_SERVICES_ENV
 
-        value = ",".join(f"{name}={address}" for name, address in sorted(self.suggestion_services))
-        return ((SUGGESTION_SERVICES_ENV, value),)
+        found = []
+        for variable, pairs in (
+            (SUGGESTION_SERVICES_ENV, self.suggestion_services),
+            (EARLY_STOPPING_SERVICES_ENV, self.early_stopping_services),
+        ):
+            if pairs:
+                found.append((variable, ",".join(f"{name}={address}" for name, address in sorted(pairs))))
+        return tuple(found)
 
 
 def compile_workflow(experiment: Experiment, options: CompileOptions | None = None) -> Workflow:

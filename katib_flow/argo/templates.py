@@ -25,6 +25,7 @@ from hera.workflows import (
     Container,
     Env,
     ExistingVolume,
+    FieldEnv,
     Parameter,
     RawArtifact,
     Resource,
@@ -36,6 +37,7 @@ from hera.workflows import models as m
 
 from ..algorithms import SUGGESTION_SERVICES_ENV
 from ..cluster.volume import COLLECT_ROOT, METRICS_VOLUME, metrics_mount_path
+from ..earlystopping import EARLY_STOPPING_SERVICES_ENV
 from ..spec import constants as c
 from ..spec import dump_experiment
 from ..spec.models import Experiment
@@ -79,7 +81,9 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
     p = layout.prefix
     lanes = spec.parallel_trial_count or 1
     who = ["--experiment", name, *(["--namespace", experiment.namespace] if experiment.namespace else [])]
-    env: list[SecretEnv | Env] = [SecretEnv(name="KATIB_FLOW_DB_URL", secret_name=layout.db_secret, secret_key="url")]
+    env: list[SecretEnv | Env | FieldEnv] = [
+        SecretEnv(name="KATIB_FLOW_DB_URL", secret_name=layout.db_secret, secret_key="url")
+    ]
     # With daemoned algorithm services, the steps that ask them (init, suggest) get every service's address
     # as an input: a daemon's address is only known once it runs ({{steps.<daemon>.ip}}).
     served = bool(layout.daemons)
@@ -87,6 +91,9 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
     services_env = [Env(name=SUGGESTION_SERVICES_ENV, value="{{inputs.parameters.services}}")] if served else []
     services_input = [Parameter(name="services")] if served else []
     services_arg = {"services": "{{inputs.parameters.services}}"} if served else {}
+    if any(k == EARLY_STOPPING_SERVICES_ENV for k, _ in layout.environment):
+        # An early-stopping service reads the trials' logs back from the step (katib_api/early_stopping.py)
+        env.append(FieldEnv(name="POD_IP", field_path="status.podIP"))
     continues = layout.successor_template is not None
 
     # File / TensorFlowEvent: trials write to the claim, collect and wait read it (see cluster/volume.py)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
@@ -12,12 +13,15 @@ from ..spec.models import EarlyStoppingSetting, ExperimentSpec
 from ..spec.paths import SPEC
 
 if TYPE_CHECKING:
+    from ..spec.models import Experiment
     from .base import EarlyStopper
 
 __all__ = [
+    "EARLY_STOPPING_SERVICES_ENV",
     "EARLY_STOPPING_SETTINGS",
     "MedianStopSettings",
     "create_early_stopper",
+    "external_early_stopper",
     "validate_early_stopping",
 ]
 
@@ -31,6 +35,19 @@ class MedianStopSettings(SettingsModel):
 
 
 EARLY_STOPPING_SETTINGS: dict[str, type[SettingsModel]] = {"medianstop": MedianStopSettings}
+# NAME=HOST:PORT,...: early-stopping algorithms served by Katib services (katib_flow/katib_api/early_stopping.py)
+EARLY_STOPPING_SERVICES_ENV = "KATIB_FLOW_EARLY_STOPPING_SERVICES"
+
+
+def external_early_stopper(experiment: Experiment) -> EarlyStopper[Any] | None:
+    """The experiment's early stopper when its algorithm is served by a configured Katib service."""
+    es = experiment.spec.early_stopping
+    if es is None or not es.algorithm_name or not os.environ.get(EARLY_STOPPING_SERVICES_ENV):
+        return None
+    from ..katib_api.early_stopping import GrpcEarlyStopper, early_stopping_client
+
+    client = early_stopping_client(es.algorithm_name)
+    return GrpcEarlyStopper(client, experiment) if client is not None else None
 
 
 def validate_early_stopping(spec: ExperimentSpec) -> list[Problem]:
@@ -42,6 +59,18 @@ def validate_early_stopping(spec: ExperimentSpec) -> list[Problem]:
     name = es.algorithm_name
     if not name:
         return [Problem(str(path.child("algorithmName")), "must be specified")]
+    from ..algorithms import DEFERRED_ALGORITHMS
+
+    if name in DEFERRED_ALGORITHMS:
+        return []  # checked by its service, where the Workflow runs
+    if os.environ.get(EARLY_STOPPING_SERVICES_ENV):
+        from ..katib_api.early_stopping import early_stopping_client, validate_remotely
+        from ..spec.models import Experiment
+
+        client = early_stopping_client(name)
+        if client is not None:
+            document = {"metadata": {"name": "validate"}, "spec": spec.model_dump(by_alias=True, exclude_none=True)}
+            return validate_remotely(client, Experiment.model_validate(document))
     model = EARLY_STOPPING_SETTINGS.get(name)
     if model is None:
         known = list(EARLY_STOPPING_SETTINGS)

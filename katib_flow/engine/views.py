@@ -115,13 +115,13 @@ def experiment_view(row: ExperimentRow) -> StoredExperiment:
 
 def current_stop_rules(session: Session, experiment_id: int, experiment: Experiment) -> list[StopRule]:
     """The early-stopping rules of the moment (none without spec.earlyStopping)."""
-    from ..earlystopping import create_early_stopper
+    from ..earlystopping import create_early_stopper, external_early_stopper
 
     spec = experiment.spec
     es, objective = spec.early_stopping, spec.objective
     if es is None or not es.algorithm_name or objective is None or not objective.objective_metric_name:
         return []
-    stopper = create_early_stopper(
+    stopper = external_early_stopper(experiment) or create_early_stopper(
         es.algorithm_name, objective.objective_metric_name, objective.type or "minimize", es.algorithm_settings
     )
     return stopper.rules(load_history(session, experiment_id, objective.objective_metric_name))

@@ -77,17 +77,23 @@ def services() -> dict[str, str]:
 
 
 class SuggestionClient:
-    """Katib's ``Suggestion`` service at ``address``, for algorithm ``name``."""
+    """Katib's ``Suggestion`` (or ``EarlyStopping``) service at ``address``, for algorithm ``name``."""
 
     def __init__(
-        self, name: str, address: str, *, timeout: float = 60.0, sleep: Callable[[float], None] = time.sleep
+        self,
+        name: str,
+        address: str,
+        *,
+        service: str = "Suggestion",
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.name, self.address, self.timeout, self._sleep = name, address, timeout, sleep
+        self.name, self.address, self.service, self.timeout, self._sleep = name, address, service, timeout, sleep
         self._channel = grpc.insecure_channel(address)
 
     def call(self, method: str, request: Any, reply: str) -> Any:
         stub = self._channel.unary_unary(
-            f"/{PACKAGE}.Suggestion/{method}",
+            f"/{PACKAGE}.{self.service}/{method}",
             request_serializer=type(request).SerializeToString,
             response_deserializer=message(reply).FromString,
         )
@@ -105,7 +111,8 @@ class SuggestionClient:
 
     def _describe(self, code: grpc.StatusCode, details: str | None) -> str:
         what = "unreachable" if code in _RETRIED else f"answered {code.name}"
-        return f"suggestion service {self.name!r} at {self.address}: {what}: {details or 'no details'}"
+        kind = "suggestion" if self.service == "Suggestion" else "early-stopping"
+        return f"{kind} service {self.name!r} at {self.address}: {what}: {details or 'no details'}"
 
     def validate(self, experiment: Experiment) -> list[Problem]:
         """The service's ValidateAlgorithmSettings: [] or the problem it reports (INVALID_ARGUMENT)."""

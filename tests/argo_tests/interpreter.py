@@ -231,6 +231,10 @@ class Interpreter:
             if "value" in e:  # Argo substitutes the whole template, env values included
                 env[e["name"]] = self._substitute(e["value"], inputs, {})
                 continue
+            if "fieldRef" in e["valueFrom"]:  # the downward API: this "pod" is on loopback
+                assert e["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+                env[e["name"]] = "127.0.0.1"
+                continue
             ref = e["valueFrom"]["secretKeyRef"]
             env[e["name"]] = self.secrets[ref["name"]][ref["key"]]
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)

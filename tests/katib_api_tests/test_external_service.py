@@ -223,3 +223,125 @@ def test_a_suggestion_image_runs_as_a_daemoned_step_that_the_suggest_step_asks(t
 
         values = sorted(a[0]["value"] for (a,) in session.execute(select(TrialRow.assignments)))
     assert values == ["0.1", "0.2", "0.3", "0.4"] and service.requests
+
+
+class MedianService:
+    """Katib's medianstop in miniature: reads finished trials' logs from the DBManager the request names."""
+
+    def __init__(self, api: ModuleType, stubs: ModuleType) -> None:
+        self.api, self.stubs = api, stubs
+        self.read: list[tuple[str, list[float]]] = []
+
+    def GetEarlyStoppingRules(self, request: Any, context: Any) -> Any:
+        reply = self.api.GetEarlyStoppingRulesReply()
+        means = []
+        with grpc.insecure_channel(request.db_manager_address) as channel:
+            db = self.stubs.DBManagerStub(channel)
+            for trial in request.trials:
+                if trial.status.condition != self.api.TrialStatus.SUCCEEDED:
+                    continue
+                got = db.GetObservationLog(self.api.GetObservationLogRequest(trial_name=trial.name, metric_name="loss"))
+                values = [float(m.metric.value) for m in got.observation_log.metric_logs]
+                self.read.append((trial.name, values))
+                means.append(sum(values) / len(values))
+        if means:
+            median = sorted(means)[len(means) // 2]
+            reply.early_stopping_rules.add(name="loss", value=str(median), comparison=self.api.GREATER, start_step=2)
+        return reply
+
+    def ValidateEarlyStoppingSettings(self, request: Any, context: Any) -> Any:
+        return self.api.ValidateEarlyStoppingSettingsReply()
+
+    def SetTrialStatus(self, request: Any, context: Any) -> Any:
+        return self.api.SetTrialStatusReply()
+
+
+SLOW = (
+    "import sys, time\n"
+    "x = float(sys.argv[1])\n"
+    "for step in range(30):\n"
+    "    print(f'loss={x + 0.1 / (step + 1):.6f}', flush=True)\n"
+    "    time.sleep(0.05)\n"
+)
+
+
+def test_a_local_run_stops_trials_by_the_rules_of_a_katib_early_stopping_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, stubs = katib_modules()
+    service = MedianService(api, stubs)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    stubs.add_EarlyStoppingServicer_to_server(service, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    monkeypatch.delenv("KATIB_FLOW_EARLY_STOPPING_SERVICES", raising=False)
+    path = experiment_file(tmp_path)
+    document = yaml.safe_load(path.read_text())
+    spec = document["spec"]
+    spec["algorithm"] = {"algorithmName": "grid"}
+    spec["parameters"] = [{"name": "x", "parameterType": "discrete", "feasibleSpace": {"list": ["0.1", "0.5", "0.9"]}}]
+    spec["parallelTrialCount"], spec["maxTrialCount"] = 1, 3
+    spec["earlyStopping"] = {"algorithmName": "mini-median"}  # only the service knows it
+    container = spec["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = [sys.executable, "-c", SLOW, "${trialParameters.x}"]
+    path.write_text(yaml.safe_dump(document))
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    try:
+        args = ["run", str(path), "--db", db, "--workdir", str(tmp_path / "wd"), "--quiet"]
+        result = CliRunner().invoke(main, [*args, "--early-stopping-service", f"mini-median=127.0.0.1:{port}"])
+    finally:
+        server.stop(0)
+    assert result.exit_code == 0, result.output
+    with Store(db) as store, store.session() as session:
+        from sqlalchemy import select
+
+        from katib_flow.store import TrialRow
+
+        states = [s for (s,) in session.execute(select(TrialRow.state).order_by(TrialRow.seq))]
+    assert states[0] == "Succeeded" and "EarlyStopped" in states[1:]
+    # the service read the first trial's 30 losses through the DBManager address katib-flow gave it
+    assert service.read and len(service.read[0][1]) == 30
+
+
+def test_on_argo_the_steps_ask_the_early_stopping_service_named_at_compile_time(tmp_path: Path) -> None:
+    from katib_flow.spec import parse_experiment
+
+    from ..argo_tests.test_workflow_runs import run_on_argo, sqlite_url
+    from ..cluster_tests.fake_kubernetes import fake_kubernetes
+
+    api, stubs = katib_modules()
+    service = MedianService(api, stubs)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    stubs.add_EarlyStoppingServicer_to_server(service, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    document = yaml.safe_load(experiment_file(tmp_path).read_text())
+    spec = document["spec"]
+    spec["algorithm"] = {"algorithmName": "grid"}
+    spec["parameters"] = [{"name": "x", "parameterType": "discrete", "feasibleSpace": {"list": ["0.1", "0.5", "0.9"]}}]
+    spec["parallelTrialCount"], spec["maxTrialCount"] = 1, 3
+    spec["earlyStopping"] = {"algorithmName": "mini-median"}
+    container = spec["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = [sys.executable, "-c", SLOW, "${trialParameters.x}"]
+    db_url = sqlite_url(tmp_path)
+    try:
+        with fake_kubernetes() as (kube, _):
+            argo = run_on_argo(
+                parse_experiment(yaml.safe_dump(document)),
+                db_url,
+                kube,
+                tmp_path / "argo",
+                early_stopping_services=(("mini-median", f"127.0.0.1:{port}"),),
+            )
+    finally:
+        server.stop(0)
+    suggest = next(t for t in argo.workflow["spec"]["templates"] if t["name"] == "suggest")
+    env = {e["name"]: e for e in suggest["container"]["env"]}
+    assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    with Store(db_url) as store, store.session() as session:
+        from sqlalchemy import select
+
+        from katib_flow.store import TrialRow
+
+        states = [s for (s,) in session.execute(select(TrialRow.state).order_by(TrialRow.seq))]
+    assert states[0] == "Succeeded" and "EarlyStopped" in states[1:] and service.read

@@ -1,0 +1,135 @@
+"""Calling a Katib early-stopping service (``api.v1.beta1.EarlyStopping``) for an algorithm name.
+
+``KATIB_FLOW_EARLY_STOPPING_SERVICES`` (``NAME=HOST:PORT,...``, set by
+``--early-stopping-service``) points early-stopping algorithm names at
+services; the stop rules of such an experiment come from the service's
+``GetEarlyStoppingRules`` and its settings are checked by
+``ValidateEarlyStoppingSettings``.
+
+Katib's early-stopping services read the finished trials' intermediate
+values themselves, from the DBManager at the request's ``db_manager_address``
+(Katib's medianstop does). The rules are asked for inside the engine's
+transaction, so that address is a DBManager of this process over a snapshot
+of what the engine just read (every finished trial's reported objective
+values), not over the store: the store's lock is held, and the snapshot is
+exactly the history the rules are for. It listens on ``127.0.0.1``, or on
+``$POD_IP`` in a Workflow step (the service reaches the step's pod there).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent import futures
+from typing import Any
+
+import grpc
+
+from ..earlystopping import EARLY_STOPPING_SERVICES_ENV
+from ..earlystopping.base import Comparison, EarlyStopper, StopRule
+from ..exceptions import Problem
+from ..history import TrialRecord
+from ..settings import SettingsModel
+from ..spec.models import Experiment
+from .client import ServiceError, SuggestionClient
+from .convert import experiment_message, trial_messages
+from .dbmanager import format_time
+from .messages import METHODS, PACKAGE, enum_name, message
+
+__all__ = ["GrpcEarlyStopper", "early_stopping_client", "validate_remotely"]
+
+_COMPARISONS = {"EQUAL": Comparison.EQUAL, "LESS": Comparison.LESS, "GREATER": Comparison.GREATER}
+
+
+def early_stopping_client(name: str) -> SuggestionClient | None:
+    """A client of the early-stopping service configured for ``name``, if any."""
+    from .client import parse_services
+
+    text = os.environ.get(EARLY_STOPPING_SERVICES_ENV, "")
+    if not text:
+        return None
+    try:
+        address = parse_services([text]).get(name)
+    except ValueError as err:
+        raise ServiceError(f"{EARLY_STOPPING_SERVICES_ENV}: {err}") from None
+    return SuggestionClient(name, address, service="EarlyStopping") if address else None
+
+
+def validate_remotely(client: SuggestionClient, experiment: Experiment) -> list[Problem]:
+    """The service's ValidateEarlyStoppingSettings: [] or its refusal."""
+    request = message("ValidateEarlyStoppingSettingsRequest")(
+        early_stopping=experiment_message(experiment).spec.early_stopping
+    )
+    try:
+        client.call("ValidateEarlyStoppingSettings", request, "ValidateEarlyStoppingSettingsReply")
+    except ServiceError as err:
+        if "answered INVALID_ARGUMENT" not in str(err):
+            raise
+        return [Problem("spec.earlyStopping", str(err))]
+    return []
+
+
+class GrpcEarlyStopper(EarlyStopper[SettingsModel]):
+    """Stop rules from a Katib early-stopping service, asked as Katib's suggestion controller asks."""
+
+    settings_class = SettingsModel
+
+    def __init__(self, client: SuggestionClient, experiment: Experiment) -> None:
+        spec = experiment.spec
+        assert spec.objective is not None
+        super().__init__(spec.objective.objective_metric_name or "", spec.objective.type or "minimize", SettingsModel())
+        self.client, self.experiment = client, experiment
+
+    def rules(self, history: Sequence[TrialRecord]) -> list[StopRule]:
+        server, address = _snapshot_db_manager(history, self.objective_metric)
+        try:
+            request = message("GetEarlyStoppingRulesRequest")(
+                experiment=experiment_message(self.experiment),
+                trials=trial_messages(history, self.objective_metric),
+                db_manager_address=address,
+            )
+            reply = self.client.call("GetEarlyStoppingRules", request, "GetEarlyStoppingRulesReply")
+        finally:
+            server.stop(0)
+        found = []
+        for rule in reply.early_stopping_rules:
+            comparison = _COMPARISONS.get(enum_name("ComparisonType", rule.comparison))
+            if comparison is None:
+                raise ServiceError(f"early-stopping service {self.client.name!r}: rule {rule.name!r} has no comparison")
+            found.append(StopRule(rule.name, float(rule.value), comparison, rule.start_step))
+        return found
+
+
+def _snapshot_db_manager(history: Sequence[TrialRecord], metric: str) -> tuple[grpc.Server, str]:
+    """A DBManager serving the objective values in ``history`` (GetObservationLog only), and its address."""
+    series = {t.name: t.objective_series for t in history}
+
+    def get(request: Any, context: grpc.ServicerContext) -> Any:
+        reply = message("GetObservationLogReply")()
+        if request.metric_name and request.metric_name != metric:
+            return reply
+        from ..engine.clock import now
+
+        stamp = format_time(now())
+        for value in series.get(request.trial_name, ()):
+            log = reply.observation_log.metric_logs.add(time_stamp=stamp)
+            log.metric.name, log.metric.value = metric, repr(value)
+        return reply
+
+    request_type, reply_type = METHODS["DBManager"]["GetObservationLog"]
+    handler = grpc.method_handlers_generic_handler(
+        f"{PACKAGE}.DBManager",
+        {
+            "GetObservationLog": grpc.unary_unary_rpc_method_handler(
+                get,
+                request_deserializer=message(request_type).FromString,
+                response_serializer=message(reply_type).SerializeToString,
+            )
+        },
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=[("grpc.so_reuseport", 0)])
+    server.add_generic_rpc_handlers((handler,))
+    host = os.environ.get("POD_IP") or "127.0.0.1"
+    port = server.add_insecure_port(f"{host}:0")
+    server.start()
+    return server, f"{host}:{port}"
