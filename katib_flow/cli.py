@@ -10,18 +10,16 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from . import __version__
+from .cli_cluster import cluster_commands
 from .cli_errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, guarded
-from .cli_experiments import DB_HELP, NAMESPACE_FLAGS, experiment_commands
+from .cli_experiments import DB_HELP, experiment_commands
 from .cluster.cli import step_group
 from .exceptions import ExperimentInterrupted, Problem, SpecError
-
-if TYPE_CHECKING:  # the compiler imports Hera: only the commands that compile load it
-    from .argo.compiler import CompileOptions
 
 
 class _Commands(click.Group):
@@ -91,34 +89,6 @@ _EARLY_STOPPING_SERVICES = click.option(
     expose_value=False,
     help="Get early-stopping algorithm NAME's rules from a Katib early-stopping service (Katib's gRPC "
     "EarlyStopping API). Repeatable; also $KATIB_FLOW_EARLY_STOPPING_SERVICES.",
-)
-
-
-_STEP_SUGGESTION_SERVICES = click.option(
-    "--suggestion-service",
-    "suggestion_services",
-    multiple=True,
-    metavar="NAME=HOST:PORT",
-    help="The suggest step gets algorithm NAME's trials from this Katib algorithm service in the cluster "
-    "(e.g. a Service name and port). Repeatable.",
-)
-
-
-_STEP_EARLY_STOPPING_SERVICES = click.option(
-    "--early-stopping-service",
-    "early_stopping_services",
-    multiple=True,
-    metavar="NAME=HOST:PORT",
-    help="The steps get early-stopping algorithm NAME's rules from this Katib early-stopping service in the "
-    "cluster. Repeatable.",
-)
-_STEP_SUGGESTION_IMAGES = click.option(
-    "--suggestion-image",
-    "suggestion_images",
-    multiple=True,
-    metavar="NAME=IMAGE",
-    help="Run IMAGE, a Katib algorithm service (gRPC on port 6789), as a daemoned step of each generation "
-    "and get algorithm NAME's trials from it, as Katib runs one suggestion Deployment per experiment.",
 )
 
 
@@ -204,81 +174,6 @@ def _entry(source: str, name: str | None, problems: list[Problem]) -> dict[str, 
     }
 
 
-# The Workflow options `compile` and `submit` share.
-_IMAGE = click.option(
-    "--image",
-    default=None,
-    help="The katib-flow image the steps run (default: katib-flow:<version>, which "
-    "algorithms/katib-flow/Dockerfile builds; load it into the cluster or push it and name it here).",
-)
-_STEP_CPU, _STEP_MEMORY = (
-    click.option(
-        f"--step-{what.lower()}",
-        default=default,
-        show_default=True,
-        metavar="REQUEST[:LIMIT]",
-        help=f"{what} request and limit of each step container.",
-    )
-    for what, default in (("CPU", "100m:1"), ("Memory", "256Mi:1Gi"))
-)
-_WORKFLOW_NAMESPACE_HELP = (
-    "The Workflow's namespace, where the trials' run objects and pods are created too (default: the "
-    "experiment's). It needs what manifests/ installs: the DB Secret, the service account and its Role, and "
-    "for the File/TensorFlowEvent collectors the metrics claim."
-)
-_DB_SECRET = click.option(
-    "--db-secret",
-    default="katib-flow-db",
-    show_default=True,
-    help="The Secret whose key 'url' holds the MySQL URL of the steps' database.",
-)
-_SERVICE_ACCOUNT = click.option("--service-account", default="katib-flow", show_default=True)
-
-
-def _compile_options(
-    image: str | None,
-    namespace: str | None,
-    db_secret: str,
-    service_account: str,
-    step_cpu: str,
-    step_memory: str,
-    suggestion_services: tuple[str, ...] = (),
-    suggestion_images: tuple[str, ...] = (),
-    early_stopping_services: tuple[str, ...] = (),
-) -> CompileOptions:
-    from .argo.compiler import CompileOptions
-    from .argo.step_pods import StepResources, parse_quantity_pair
-    from .katib_api.client import parse_services
-
-    try:
-        services = parse_services(suggestion_services)
-        stoppers = parse_services(early_stopping_services)
-    except ValueError as err:
-        raise SpecError.single("--suggestion-service/--early-stopping-service", str(err)) from None
-    images: dict[str, str] = {}
-    for entry in suggestion_images:
-        name, sep, image = entry.partition("=")
-        if not sep or not name.strip() or not image.strip():
-            raise SpecError.single("--suggestion-image", f"{entry!r}: expected NAME=IMAGE")
-        images[name.strip()] = image.strip()
-    try:
-        cpu = parse_quantity_pair(step_cpu, "CPU")
-        memory = parse_quantity_pair(step_memory, "memory")
-    except ValueError as err:
-        flag = "--step-cpu" if str(err).startswith("CPU") else "--step-memory"
-        raise SpecError.single(flag, str(err)) from None
-    return CompileOptions(
-        image=image or CompileOptions().image,
-        namespace=namespace,
-        db_secret=db_secret,
-        service_account=service_account,
-        resources=StepResources(*cpu, *memory),
-        suggestion_services=tuple(sorted(services.items())),
-        suggestion_images=tuple(sorted(images.items())),
-        early_stopping_services=tuple(sorted(stoppers.items())),
-    )
-
-
 @main.command("run")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--db", "db", metavar="URL", help=DB_HELP)
@@ -336,168 +231,9 @@ def run_command(
     sys.exit(EXIT_OK)
 
 
-@main.command("compile")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
-@_IMAGE
-@click.option(*NAMESPACE_FLAGS, "namespace", default=None, help=_WORKFLOW_NAMESPACE_HELP)
-@_DB_SECRET
-@_SERVICE_ACCOUNT
-@_STEP_CPU
-@_STEP_MEMORY
-@_STEP_SUGGESTION_SERVICES
-@_STEP_SUGGESTION_IMAGES
-@_STEP_EARLY_STOPPING_SERVICES
-@click.option(
-    "--template",
-    "as_template",
-    is_flag=True,
-    help="Write a WorkflowTemplate (katib-flow-<name>) and the small Workflow that runs it.",
-)
-@guarded
-def compile_command(
-    file: Path,
-    output: Path | None,
-    image: str | None,
-    namespace: str | None,
-    db_secret: str,
-    service_account: str,
-    step_cpu: str,
-    step_memory: str,
-    suggestion_services: tuple[str, ...],
-    suggestion_images: tuple[str, ...],
-    early_stopping_services: tuple[str, ...],
-    as_template: bool,
-) -> None:
-    """Compile an experiment into an Argo Workflow (YAML).
-
-    The Workflow runs init, parallelTrialCount lanes of suggest -> run object
-    (an Argo resource step, or katib-flow's wait step where Argo cannot judge
-    the object or trials stop early) -> collect -> decide, and finish, whose
-    outputs (best-parameters, best-objective, best-trial, succeeded, reason)
-    are global output parameters (prefixed <name>- in a WorkflowTemplate); the
-    Workflow fails when the experiment failed. Needs Argo Workflows 3.6 or
-    later. Run objects are created in the Workflow's namespace. With --template: a WorkflowTemplate that pipelines can
-    reference (templateRef, template main) and the Workflow that runs it; an
-    experiment larger than one Workflow (parallelTrialCount x 80 trials) needs
-    it, as its Workflows continue as new generations. See docs/cluster.md.
-    """
-    from .argo.compiler import compile_template, compile_workflow
-    from .spec import load_experiment
-
-    options = _compile_options(image, namespace, db_secret, service_account, step_cpu, step_memory, suggestion_services)
-    experiment = load_experiment(file)
-    if as_template:
-        template, runner = compile_template(experiment, options)
-        text = template.to_yaml() + "---\n" + runner.to_yaml()
-    else:
-        text = compile_workflow(experiment, options).to_yaml()
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text)
-
-
-@main.command("submit")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--argo-server", envvar="ARGO_SERVER", help="The Argo Server's URL (default: $ARGO_SERVER).")
-@click.option("--token", envvar="ARGO_TOKEN", help="A bearer token (default: $ARGO_TOKEN).")
-@click.option(*NAMESPACE_FLAGS, "namespace", default=None, help=_WORKFLOW_NAMESPACE_HELP)
-@_IMAGE
-@_DB_SECRET
-@_SERVICE_ACCOUNT
-@_STEP_CPU
-@_STEP_MEMORY
-@_STEP_SUGGESTION_SERVICES
-@_STEP_SUGGESTION_IMAGES
-@_STEP_EARLY_STOPPING_SERVICES
-@click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
-@click.option("--dry-run", is_flag=True, help="Compile and print what would be submitted; contact no server.")
-@guarded
-def submit_command(
-    file: Path,
-    argo_server: str | None,
-    token: str | None,
-    namespace: str | None,
-    image: str | None,
-    db_secret: str,
-    service_account: str,
-    step_cpu: str,
-    step_memory: str,
-    suggestion_services: tuple[str, ...],
-    suggestion_images: tuple[str, ...],
-    early_stopping_services: tuple[str, ...],
-    insecure: bool,
-    dry_run: bool,
-) -> None:
-    """Compile an experiment and submit the Workflow to an Argo Server; prints its name and UI link.
-
-    An experiment larger than one Workflow (parallelTrialCount x 80 trials) is
-    submitted as its WorkflowTemplate (created, or replaced) plus the Workflow
-    that runs it, so its generations can continue as new Workflows.
-    """
-    from .argo.compiler import compile_template, compile_workflow, single_generation_problems
-    from .argo.submit import SubmitError, submit_workflow
-    from .spec import load_experiment
-
-    experiment = load_experiment(file)
-    target = namespace or experiment.namespace or "default"
-    options = _compile_options(image, target, db_secret, service_account, step_cpu, step_memory, suggestion_services)
-    template = None
-    if single_generation_problems(options.check(experiment), options):  # generations need the WorkflowTemplate
-        template, workflow = compile_template(experiment, options)
-    else:
-        workflow = compile_workflow(experiment, options)
-    if dry_run:
-        if template is not None:
-            click.echo(template.to_yaml() + "---\n", nl=False)
-        click.echo(workflow.to_yaml(), nl=False)
-        return
-    if not argo_server:
-        raise SpecError.single("--argo-server", "needed to submit (or set ARGO_SERVER; --dry-run prints the Workflow)")
-    try:
-        submitted = submit_workflow(
-            workflow, server=argo_server, namespace=target, token=token, verify_ssl=not insecure, template=template
-        )
-    except SubmitError as err:  # the server's answer, not bad input: exit 1
-        click.echo(f"katib-flow: {err}", err=True)
-        sys.exit(EXIT_FAILED)
-    click.echo(f"workflow {submitted.name} submitted in namespace {submitted.namespace}")
-    click.echo(submitted.url)
-
-
-@main.command("serve")
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=6789, show_default=True, help="Port (Katib's algorithm services use 6789).")
-@click.option(
-    "--db",
-    "db",
-    metavar="URL",
-    help="Also serve Katib's DBManager over this store (and record SetTrialStatus); none: algorithms only.",
-)
-@click.option("--workers", type=int, default=8, show_default=True, help="Calls handled at once.")
-@click.option("--log-format", type=click.Choice(["json", "text"]), default="json", show_default=True)
-@guarded
-def serve_command(host: str, port: int, db: str | None, workers: int, log_format: str) -> None:
-    """Serve katib-flow's algorithms over Katib's gRPC API (a Katib algorithm service).
-
-    Offers api.v1.beta1.Suggestion and api.v1.beta1.EarlyStopping for every
-    katib-flow algorithm (the request names it), grpc.health.v1.Health, and
-    with --db api.v1.beta1.DBManager. Stateless: any replica can answer any
-    call. SIGTERM stops it gracefully. See docs/grpc.md.
-    """
-    from .katib_api.server import configure_logging, serve
-    from .store import Store
-
-    configure_logging(log_format)
-    if db is None:
-        serve(host, port, None, workers)
-        return
-    with Store(db) as store:
-        serve(host, port, store, workers)
-
-
 main.add_command(step_group)
+for _command in cluster_commands:
+    main.add_command(_command)
 for _command in experiment_commands:
     main.add_command(_command)
 
