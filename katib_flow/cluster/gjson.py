@@ -14,7 +14,11 @@ path syntax that conditions use, with GJSON's results:
 - queries ``#(path op value)`` (the first match) and ``#(path op value)#`` (every
   match, an array), with ``== != < <= > >= % !%`` and string, number, ``true``,
   ``false`` or ``null`` values, and ``#(path)`` (the path exists);
-- ``|`` pipes the result into the rest of the path.
+- ``|`` pipes the result into the rest of the path;
+- ``@this`` (the value itself) and multipaths ``[path,path]`` (an array of what
+  each path selects, those that select nothing left out): Katib's Argo Workflow
+  example judges ``status.[@this].#(phase=="Succeeded")#``, a query over the
+  one-element array ``[status]``.
 
 A scalar result (``status.succeeded`` is ``1``) is not a met condition, in
 Katib and here: conditions must select an object. Where Katib's controller
@@ -100,6 +104,12 @@ def _walk(value: Any, parts: list[str]) -> Any:
     for i, part in enumerate(parts):
         if value is MISSING:
             return MISSING
+        if part == "@this":
+            continue
+        if part.startswith("[") and part.endswith("]"):  # a multipath, relative to the value
+            found = [value if p.strip() == "@this" else get(value, p.strip()) for p in _split(part[1:-1], ",")]
+            value = [f for f in found if f is not MISSING]
+            continue
         query = _QUERY.match(part)
         if isinstance(value, list):
             if part == "#":
@@ -207,7 +217,7 @@ def _literal(raw: str) -> Any:
 
 
 def _split(path: str, separator: str) -> list[str]:
-    """Split on ``separator`` outside ``#(...)`` and quotes, keeping escapes for :func:`_unescape`."""
+    """Split on ``separator`` outside ``#(...)``, ``[...]`` and quotes, keeping escapes for :func:`_unescape`."""
     parts, current, depth, quoted, i = [], "", 0, False, 0
     while i < len(path):
         ch = path[i]
@@ -217,9 +227,9 @@ def _split(path: str, separator: str) -> list[str]:
             continue
         if ch == '"':
             quoted = not quoted
-        elif not quoted and ch == "(":
+        elif not quoted and ch in "([":
             depth += 1
-        elif not quoted and ch == ")":
+        elif not quoted and ch in ")]":
             depth -= 1
         if ch == separator and depth == 0 and not quoted:
             parts.append(current)

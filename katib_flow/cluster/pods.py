@@ -26,6 +26,9 @@ _OWNER_LABEL = {
     c.JOB_KIND: "job-name",
     **dict.fromkeys(c.KUBEFLOW_JOB_KINDS, "training.kubeflow.org/job-name"),
     c.TRAIN_JOB_KIND: "jobset.sigs.k8s.io/jobset-name",
+    # Argo labels every pod of a Workflow with its name (workflow/common/common.go, LabelKeyWorkflow): without
+    # it, primaryPodLabels alone would match the pods of every Workflow trial in the namespace.
+    "Workflow": "workflows.argoproj.io/workflow",
 }
 T = TypeVar("T")
 

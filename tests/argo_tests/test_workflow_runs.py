@@ -275,3 +275,27 @@ def test_a_configmap_template_of_a_train_job_runs_through_init_and_the_wait_step
     assert status["trialsSucceeded"] == 2
     assert [o["kind"] for o in kube.ever_created("TrainJob")] == ["TrainJob", "TrainJob"]
     assert sum("/configmaps/" in r for r in kube.requests) == 1  # read once, then the stored template
+
+
+def test_an_argo_workflow_trial_runs_through_the_wait_step_with_katibs_phase_conditions(
+    kube: FakeKubernetes, tmp_path: Path
+) -> None:
+    from katib_flow.spec import parse_experiment
+
+    from ..trial_kinds import ARGO_WORKFLOW, experiment_with
+
+    doc = experiment_with(ARGO_WORKFLOW, "argo-trials")
+    workflow = doc["spec"]["trialTemplate"]["trialSpec"]["spec"]
+    workflow["templates"][0]["steps"].append([{"name": "model-training", "template": "model-training"}])
+    workflow["templates"][2]["container"]["command"] = [
+        sys.executable,
+        "-c",
+        PROGRAM,
+        "${trialParameters.learningRate}",
+    ]
+    db_url = sqlite_url(tmp_path)
+    argo = run_on_argo(parse_experiment(yaml.safe_dump(doc)), db_url, kube, tmp_path)
+    with Store(db_url) as store:
+        status = evaluate(store, find_experiment(store, "argo-trials").id).status
+    assert status["trialsSucceeded"] == 2 and argo.calls["wait-trial"] == 2
+    assert [o["kind"] for o in kube.ever_created("Workflow")] == ["Workflow", "Workflow"]

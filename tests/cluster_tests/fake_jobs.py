@@ -6,7 +6,9 @@ failed pods are retried up to ``backoffLimit`` as Kubernetes does, and the
 Job's status gets the counters and the ``Complete``/``Failed`` condition.
 Deleting the Job through the API kills its running pod. A Kubeflow Trainer
 TrainJob runs its trainer as node 0's pod (container ``node``, JobSet's labels)
-and gets TrainJob's ``Complete``/``Failed`` conditions. A PersistentVolumeClaim
+and gets TrainJob's ``Complete``/``Failed`` conditions. An Argo Workflow trial
+runs the templates its entrypoint's steps reach, a pod each (container
+``main``, with the template's labels), and gets ``status.phase``. A PersistentVolumeClaim
 named in ``claims`` is a local folder: a container path under its mount is
 rewritten to ``<folder>/<subPath>/...`` in the command and arguments.
 """
@@ -14,6 +16,7 @@ rewritten to ``<folder>/<subPath>/...`` in the command and arguments.
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,14 +117,57 @@ class JobController:
         return argv
 
     def _publish(self, job: dict[str, Any], status: dict[str, Any]) -> None:
-        plural = "trainjobs" if job.get("kind") == "TrainJob" else "jobs"
+        plural = {"TrainJob": "trainjobs", "Workflow": "workflows"}.get(str(job.get("kind")), "jobs")
         key = (plural, job["metadata"].get("namespace", "default"), job["metadata"]["name"])
         with self.kube.lock:
             job["status"] = status
             if key in self.kube.objects:
                 self.kube.objects[key]["status"] = status
 
+    def run_workflow(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        """An Argo Workflow trial: the container and script templates its entrypoint's steps reach, one pod
+        each in order (container ``main``, Argo's labels plus the template's), then ``status.phase``."""
+        name, namespace = workflow["metadata"]["name"], workflow["metadata"].get("namespace", "default")
+        templates = {t["name"]: t for t in workflow["spec"]["templates"]}
+        order = [s["template"] for group in templates[workflow["spec"]["entrypoint"]].get("steps", []) for s in group]
+        self._publish(workflow, {"phase": "Running"})
+        phase = "Succeeded"
+        for index, template_name in enumerate(order):
+            template = templates[template_name]
+            if "script" in template:
+                script = template["script"]
+                argv = [
+                    sys.executable if script["command"][0] == "python" else script["command"][0],
+                    "-c",
+                    script["source"],
+                ]
+            else:
+                container = template["container"]
+                argv = [*container.get("command", []), *container.get("args", [])]
+            labels = {"workflows.argoproj.io/workflow": name, **template.get("metadata", {}).get("labels", {})}
+            pod = FakePod(f"{name}-{index}", namespace, labels, f"2026-01-01T00:{index:02d}:00Z", {"main": ""})
+            pod.running = True
+            self.kube.add_pod(pod)
+            process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            assert process.stdout is not None
+            for line in process.stdout:
+                self.kube.append_log(pod, "main", line)
+            code = process.wait()
+            with self.kube.lock:
+                pod.running = False
+            if code != 0:
+                phase = "Failed"
+                break
+        status = {"phase": phase}
+        self._publish(workflow, status)
+        return status
+
     def _created(self, job: dict[str, Any]) -> None:
+        if job.get("kind") == "Workflow":
+            thread = threading.Thread(target=self.run_workflow, args=(job,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+            return
         if job.get("kind") not in ("Job", "TrainJob"):
             return
         thread = threading.Thread(target=self.run, args=(job,), daemon=True)

@@ -26,6 +26,7 @@ RESOURCES: dict[str, list[tuple[str, str]]] = {
     "kubeflow.org/v1": [("tfjobs", "TFJob"), ("pytorchjobs", "PyTorchJob"), ("xgboostjobs", "XGBoostJob")],
     "example.com/v1": [("widgets", "Widget")],
     "trainer.kubeflow.org/v1alpha1": [("trainjobs", "TrainJob")],
+    "argoproj.io/v1alpha1": [("workflows", "Workflow")],
 }
 
 

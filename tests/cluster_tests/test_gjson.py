@@ -103,6 +103,9 @@ def test_kubeflow_job_default_condition() -> None:
         ("status.missing", MISSING),
         ("status.conditions.9", MISSING),
         ('status.conditions.#(type=="Nope")', MISSING),
+        ("status.replicaStatuses.@this.Worker.succeeded", 2),
+        ("status.[replicaStatuses.Worker.succeeded,missing,dotted\\.key]", [2, "x"]),
+        ("status.replicaStatuses.[@this].#(Worker.succeeded==2)#.Worker.succeeded", [2]),
     ],
 )
 def test_path_syntax(path: str, expected: Any) -> None:
@@ -120,3 +123,11 @@ def test_path_syntax(path: str, expected: Any) -> None:
     }
     found = get(document, path)
     assert found is MISSING if expected is MISSING else found == expected
+
+
+@pytest.mark.parametrize(("phase", "verdict"), [("Succeeded", True), ("Failed", False), ("Running", None)])
+def test_katibs_argo_workflow_example_conditions_judge_the_workflows_phase(phase: str, verdict: bool | None) -> None:
+    # examples/v1beta1/argo/argo-workflow.yaml: a query over the one-element array [status]
+    success, failure = 'status.[@this].#(phase=="Succeeded")#', 'status.[@this].#(phase=="Failed")#'
+    found = judge({"kind": "Workflow", "status": {"phase": phase, "progress": "2/2"}}, success, failure)
+    assert (found.succeeded if found is not None else None) is verdict

@@ -320,3 +320,31 @@ def test_a_train_job_trial_runs_through_the_wait_step(store: Store, tmp_path: Pa
     assert train_job["status"]["conditions"] == [{"type": "Complete", "status": "True"}]
     (selector,) = [r for r in fake.requests if "/pods?labelSelector=" in r]
     assert "job-completion-index%3D0" in selector and "jobset-name%3D" + done.name in selector
+
+
+def test_an_argo_workflow_trial_runs_through_the_wait_step_with_its_own_pods_read(store: Store) -> None:
+    import yaml
+
+    from katib_flow.spec import parse_experiment
+
+    from ..trial_kinds import ARGO_WORKFLOW, experiment_with
+
+    doc = experiment_with(ARGO_WORKFLOW, "waiting")
+    doc["metadata"]["namespace"] = "team"
+    workflow = doc["spec"]["trialTemplate"]["trialSpec"]["spec"]
+    workflow["templates"][0]["steps"].append([{"name": "model-training", "template": "model-training"}])
+    workflow["templates"][2]["container"]["command"] = [
+        sys.executable, "-c", PROGRAM, "${trialParameters.learningRate}", "3",
+    ]  # fmt: skip
+    init_step(store, parse_experiment(yaml.safe_dump(doc)))
+    with fake_kubernetes() as (fake, core):
+        JobController(fake).attach()
+        # another Workflow trial's training pod, newer, with the same primaryPodLabels: not this trial's
+        labels = {"katib.kubeflow.org/model-training": "true", "workflows.argoproj.io/workflow": "other"}
+        fake.add_pod(FakePod("other-0", "team", labels, "2030-01-01T00:00:00Z", {"main": "loss=9\n"}))
+        objects = RunObjects(KubernetesApi(core.api_client))
+        done = wait_step(store, "waiting", "team", next_trial(store, 0), objects, PodLogs(core), poll_seconds=0.05)
+        (run,) = fake.ever_created("Workflow")
+    # Katib's Argo Workflow example conditions over status.phase; metrics from the model-training pod's "main"
+    assert done.state is TrialState.SUCCEEDED and done.objective is not None and done.objective < 9
+    assert run["metadata"]["name"] == done.name
