@@ -7,8 +7,8 @@ katib-flow step runs ``katib-flow step ...`` against the database whose URL the
 depth 100: :func:`stack_depth`); more need the WorkflowTemplate form, whose generations continue as
 new Workflows.
 
-Not built (refused with the field that needs it): the PrometheusMetric and
-Custom collectors. A
+Not built (refused with the field that needs it): the PrometheusMetric
+collector. A
 configMap trial template is read by the ``init`` step (stored with the
 experiment), so its trials always go through the wait step.
 """
@@ -253,11 +253,11 @@ def unsupported(experiment: Experiment) -> list[Problem]:
     mc = spec.metrics_collector_spec
     problems: list[Problem] = []
     kind = mc.collector.kind if mc is not None and mc.collector is not None else None
-    if kind not in (c.COLLECTOR_STDOUT, c.COLLECTOR_PUSH, c.COLLECTOR_FILE, c.COLLECTOR_TFEVENT):
+    if kind not in c.SUPPORTED_COLLECTORS:
         problems.append(
             Problem(
                 "spec.metricsCollectorSpec.collector.kind",
-                f"the {kind} collector is not compiled yet (StdOut, File, TensorFlowEvent and Push are)",
+                f"the {kind} collector is not compiled ({', '.join(c.SUPPORTED_COLLECTORS)} are)",
             )
         )
     lanes = spec.parallel_trial_count or 1

@@ -13,7 +13,8 @@ it and where the Workflow's other objects are:
   namespaces, which the garbage collector treats as a missing owner and deletes
   the object mid-run. The experiment's namespace stays its identity in the
   database (``${trialSpec.Namespace}`` still renders it, as Katib does).
-- **Metrics claim** for the File and TensorFlowEvent collectors (:mod:`.volume`).
+- **Metrics claim** for the File and TensorFlowEvent collectors (:mod:`.volume`),
+  and the Custom collector's container beside the primary one (:mod:`.custom_collector`).
 - **Environment** of the primary container in every pod template holding it:
   ``KATIB_TRIAL_NAME`` always, as Katib's pod webhook sets it for Katib's SDK
   ``report_metrics`` (``pkg/webhook/v1beta1/pod/utils.go``, ``mutatePodEnv``);
@@ -31,6 +32,7 @@ from ..collectors.push import EXPERIMENT_ENV, KATIB_TRIAL_ENV, TRIAL_ENV
 from ..spec import constants as c
 from ..spec.models import Experiment
 from ..store import ENV_URL
+from .custom_collector import inject_custom_collector
 from .volume import mount_metrics_volume, pod_specs
 
 __all__ = ["in_namespace", "prepare_run_object"]
@@ -50,6 +52,7 @@ def prepare_run_object(
     placed = in_namespace(run_object, namespace)
     if metrics_claim:
         placed = mount_metrics_volume(placed, experiment, trial, metrics_claim)
+    placed = inject_custom_collector(placed, experiment, trial)
     template = experiment.spec.trial_template
     primary = (template.primary_container_name if template is not None else None) or ""
     mc = experiment.spec.metrics_collector_spec

@@ -192,8 +192,8 @@ def _observations(experiment: Experiment, log_lines: Iterable[str], metrics_path
     assert mc is not None and mc.collector is not None and objective is not None
     names = metric_names(objective)
     kind = mc.collector.kind
-    if kind == c.COLLECTOR_PUSH:
-        return []
+    if kind in (c.COLLECTOR_PUSH, c.COLLECTOR_CUSTOM):
+        return []  # reported into the store by the trial (Push) or its collector container (Custom, DBManager)
     if kind == c.COLLECTOR_TFEVENT:
         if metrics_path is None:
             raise CollectorError("the TensorFlowEvent collector needs the trial's event folder (--metrics-path)")

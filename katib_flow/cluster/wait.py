@@ -201,7 +201,7 @@ def _follower(
     assert mc is not None and mc.collector is not None and objective is not None
     kind, names, poll = mc.collector.kind, metric_names(objective), min(poll_seconds, 2.0)
     done = threading.Event()
-    if kind == c.COLLECTOR_PUSH:
+    if kind in (c.COLLECTOR_PUSH, c.COLLECTOR_CUSTOM):  # both land in the store as they are reported
         feed = MetricsFeed(store, experiment_id, trial, None, current.stop_rules, stop.set, record=False)
         args: tuple[object, ...] = (store, feed, done, poll)
         return threading.Thread(target=follow_pushed, args=args, daemon=True), done, feed

@@ -140,6 +140,13 @@ def _check_runnable(experiment: Experiment) -> None:
     refusal = local_refusal(template.trial_spec, template.primary_container_name)
     if refusal is not None:
         raise SpecError.single("spec.trialTemplate.trialSpec.kind", refusal)
+    mc = experiment.spec.metrics_collector_spec
+    if mc is not None and mc.collector is not None and mc.collector.kind == c.COLLECTOR_CUSTOM:
+        raise SpecError.single(
+            "spec.metricsCollectorSpec.collector.kind",
+            "the Custom collector runs its own image beside the trial's container (a sidecar in its pod): it runs "
+            "on a cluster (katib-flow compile), not locally; report with katib_flow.report_metrics (Push) instead",
+        )
 
 
 @contextlib.contextmanager

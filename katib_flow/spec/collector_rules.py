@@ -40,6 +40,24 @@ def validate_metrics_collector(spec: ExperimentSpec) -> list[Problem]:
             problems.append(
                 Problem(str(FS_PATH.child("format")), f"must be empty for collector kind {kind} (got {fs.format!r})")
             )
+    elif kind == c.COLLECTOR_CUSTOM:
+        # Katib's rules (pkg/webhook/v1beta1/experiment/validator/validator.go, validateMetricsCollector)
+        if not mc.collector or not mc.collector.custom_collector:
+            problems.append(
+                Problem(str(PATH.child("collector").child("customCollector")), "required for collector kind Custom")
+            )
+        elif not mc.collector.custom_collector.get("image"):
+            problems.append(Problem(str(PATH.child("collector").child("customCollector").child("image")), "required"))
+        if fs is not None and (
+            not fs.path or not posixpath.isabs(fs.path) or fs.kind not in (c.FILE_KIND_FILE, c.FILE_KIND_DIRECTORY)
+        ):
+            problems.append(
+                Problem(
+                    str(FS_PATH),
+                    f"an absolute path of kind {c.FILE_KIND_FILE} or {c.FILE_KIND_DIRECTORY} "
+                    f"(got path {fs.path!r}, kind {fs.kind!r})",
+                )
+            )
     elif kind in c.KATIB_ONLY_COLLECTORS:
         problems.append(
             Problem(

@@ -94,3 +94,16 @@ def test_the_serve_image_runs_the_katib_algorithm_service_on_katibs_port() -> No
     dockerfile = (PROJECT_ROOT / "algorithms" / "katib-flow-serve" / "Dockerfile").read_text()
     assert "ARG BASE=katib-flow:0.1.0" in dockerfile  # the step image the other Dockerfile builds
     assert 'CMD ["serve", "--port", "6789"]' in dockerfile  # Katib's suggestion Deployment talks to 6789
+
+
+def test_the_db_manager_serves_katibs_api_over_the_steps_database_on_katibs_port() -> None:
+    from katib_flow.argo.compiler import DEFAULT_IMAGE
+
+    deployment = _named("Deployment", "katib-flow-db-manager")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == DEFAULT_IMAGE
+    assert container["args"] == ["serve", "--port", "6789", "--db", "$(KATIB_FLOW_DB_URL)"]
+    assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "katib-flow-db", "key": "url"}
+    assert container["readinessProbe"]["grpc"] == {"port": 6789, "service": "api.v1.beta1.DBManager"}
+    service = _named("Service", "katib-flow-db-manager")
+    assert service["spec"]["ports"][0]["port"] == 6789

@@ -57,7 +57,7 @@ class JobController:
             spec = {"backoffLimit": 0}
         else:
             pod_spec, labels = spec["template"]["spec"], {"job-name": name}
-        (container,) = pod_spec["containers"]
+        container, *sidecars = pod_spec["containers"]  # a Custom metrics collector comes after the trainer
         argv = self._mounted([*container.get("command", []), *container.get("args", [])], pod_spec, container)
         status: dict[str, Any] = {"active": 1}
         self._publish(job, status)
@@ -66,12 +66,23 @@ class JobController:
             pod = FakePod(f"{name}-{failed}", namespace, labels, f"2026-01-01T00:{failed:02d}:00Z", {})
             pod.logs[container["name"]] = ""
             pod.running = True
+            shared = self._empty_dirs(pod_spec, pod.name)
             process = subprocess.Popen(
-                argv,
+                self._shared(argv, container, shared),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
+                env=_environment(container),
             )
+            beside = [
+                subprocess.Popen(
+                    self._shared([*sc.get("command", []), *sc.get("args", [])], sc, shared),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=_environment(sc),
+                )
+                for sc in sidecars
+            ]
             with self.kube.lock:
                 self._processes[name] = process
             self.kube.add_pod(pod)
@@ -79,6 +90,8 @@ class JobController:
             for line in process.stdout:
                 self.kube.append_log(pod, container["name"], line)
             code = process.wait()
+            for sidecar in beside:  # the pod ends when every container has (a sidecar exits by itself)
+                code = code or sidecar.wait(60)
             with self.kube.lock:
                 pod.running = False
                 deleted = name in self._deleted
@@ -101,6 +114,22 @@ class JobController:
             self._publish(job, status)
         self._publish(job, status)
         return status
+
+    def _empty_dirs(self, pod_spec: dict[str, Any], pod: str) -> dict[str, Path]:
+        """A local folder per emptyDir volume of the pod (shared by its containers, gone with the pod)."""
+        import tempfile
+
+        found = {}
+        for volume in pod_spec.get("volumes", []):
+            if "emptyDir" in volume:
+                found[volume["name"]] = Path(tempfile.mkdtemp(prefix=f"{pod}-{volume['name']}-"))
+        return found
+
+    def _shared(self, argv: list[str], container: dict[str, Any], shared: dict[str, Path]) -> list[str]:
+        for mount in container.get("volumeMounts", []):
+            if mount["name"] in shared:
+                argv = [a.replace(mount["mountPath"], str(shared[mount["name"]])) for a in argv]
+        return argv
 
     def _mounted(self, argv: list[str], pod_spec: dict[str, Any], container: dict[str, Any]) -> list[str]:
         claims = {
@@ -181,3 +210,10 @@ class JobController:
             process = self._processes.get(name)
         if process is not None and process.poll() is None:
             process.terminate()
+
+
+def _environment(container: dict[str, Any]) -> dict[str, str]:
+    """The process's environment: this one's, plus the container's literal ``env`` values."""
+    import os
+
+    return {**os.environ, **{e["name"]: e["value"] for e in container.get("env", []) if "value" in e}}
