@@ -345,3 +345,22 @@ def test_on_argo_the_steps_ask_the_early_stopping_service_named_at_compile_time(
 
         states = [s for (s,) in session.execute(select(TrialRow.state).order_by(TrialRow.seq))]
     assert states[0] == "Succeeded" and "EarlyStopped" in states[1:] and service.read
+
+
+def test_an_unreachable_service_is_retried_with_backoff_then_one_line_naming_it() -> None:
+    import socket
+
+    from katib_flow.katib_api.client import RETRY_SECONDS, ServiceError, SuggestionClient
+    from katib_flow.katib_api.messages import message
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pauses: list[float] = []
+    client = SuggestionClient("ladder", f"127.0.0.1:{port}", timeout=2, sleep=pauses.append)
+    with pytest.raises(ServiceError) as raised:
+        client.call("GetSuggestions", message("GetSuggestionsRequest")(), "GetSuggestionsReply")
+    assert str(raised.value).startswith(f"suggestion service 'ladder' at 127.0.0.1:{port}: unreachable: ")
+    assert "\n" not in str(raised.value)
+    assert pauses[:4] == [0.5, 1.0, 2.0, 4.0] and max(pauses) == 10.0  # backoff, capped
+    assert sum(pauses) >= RETRY_SECONDS
