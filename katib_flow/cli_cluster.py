@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # the compiler imports Hera: only the commands that compile l
     from .argo.compiler import CompileOptions
 
 __all__ = ["cluster_commands"]
+
+F = TypeVar("F", bound=Any)
 
 _STEP_SUGGESTION_SERVICES = click.option(
     "--suggestion-service",
@@ -80,15 +82,16 @@ _SERVICE_ACCOUNT = click.option("--service-account", default="katib-flow", show_
 
 
 def _compile_options(
+    *,
     image: str | None,
     namespace: str | None,
     db_secret: str,
     service_account: str,
     step_cpu: str,
     step_memory: str,
-    suggestion_services: tuple[str, ...] = (),
-    suggestion_images: tuple[str, ...] = (),
-    early_stopping_services: tuple[str, ...] = (),
+    suggestion_services: tuple[str, ...],
+    suggestion_images: tuple[str, ...],
+    early_stopping_services: tuple[str, ...],
 ) -> CompileOptions:
     from .argo.compiler import CompileOptions
     from .argo.step_pods import StepResources, parse_quantity_pair
@@ -123,18 +126,30 @@ def _compile_options(
     )
 
 
+def _workflow_options(fn: F) -> F:
+    """The options `compile` and `submit` share; the command gets them as keyword arguments for
+    :func:`_compile_options`."""
+    for option in reversed(
+        (
+            _IMAGE,
+            _DB_SECRET,
+            _SERVICE_ACCOUNT,
+            _STEP_CPU,
+            _STEP_MEMORY,
+            _STEP_SUGGESTION_SERVICES,
+            _STEP_SUGGESTION_IMAGES,
+            _STEP_EARLY_STOPPING_SERVICES,
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
 @click.command("compile")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
-@_IMAGE
 @click.option(*NAMESPACE_FLAGS, "namespace", default=None, help=_WORKFLOW_NAMESPACE_HELP)
-@_DB_SECRET
-@_SERVICE_ACCOUNT
-@_STEP_CPU
-@_STEP_MEMORY
-@_STEP_SUGGESTION_SERVICES
-@_STEP_SUGGESTION_IMAGES
-@_STEP_EARLY_STOPPING_SERVICES
+@_workflow_options
 @click.option(
     "--template",
     "as_template",
@@ -142,20 +157,7 @@ def _compile_options(
     help="Write a WorkflowTemplate (katib-flow-<name>) and the small Workflow that runs it.",
 )
 @guarded
-def compile_command(
-    file: Path,
-    output: Path | None,
-    image: str | None,
-    namespace: str | None,
-    db_secret: str,
-    service_account: str,
-    step_cpu: str,
-    step_memory: str,
-    suggestion_services: tuple[str, ...],
-    suggestion_images: tuple[str, ...],
-    early_stopping_services: tuple[str, ...],
-    as_template: bool,
-) -> None:
+def compile_command(file: Path, output: Path | None, namespace: str | None, as_template: bool, **workflow: Any) -> None:
     """Compile an experiment into an Argo Workflow (YAML).
 
     The Workflow runs init, parallelTrialCount lanes of suggest -> run object
@@ -172,7 +174,7 @@ def compile_command(
     from .argo.compiler import compile_template, compile_workflow
     from .spec import load_experiment
 
-    options = _compile_options(image, namespace, db_secret, service_account, step_cpu, step_memory, suggestion_services)
+    options = _compile_options(namespace=namespace, **workflow)
     experiment = load_experiment(file)
     if as_template:
         template, runner = compile_template(experiment, options)
@@ -190,14 +192,7 @@ def compile_command(
 @click.option("--argo-server", envvar="ARGO_SERVER", help="The Argo Server's URL (default: $ARGO_SERVER).")
 @click.option("--token", envvar="ARGO_TOKEN", help="A bearer token (default: $ARGO_TOKEN).")
 @click.option(*NAMESPACE_FLAGS, "namespace", default=None, help=_WORKFLOW_NAMESPACE_HELP)
-@_IMAGE
-@_DB_SECRET
-@_SERVICE_ACCOUNT
-@_STEP_CPU
-@_STEP_MEMORY
-@_STEP_SUGGESTION_SERVICES
-@_STEP_SUGGESTION_IMAGES
-@_STEP_EARLY_STOPPING_SERVICES
+@_workflow_options
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @click.option("--dry-run", is_flag=True, help="Compile and print what would be submitted; contact no server.")
 @guarded
@@ -206,16 +201,9 @@ def submit_command(
     argo_server: str | None,
     token: str | None,
     namespace: str | None,
-    image: str | None,
-    db_secret: str,
-    service_account: str,
-    step_cpu: str,
-    step_memory: str,
-    suggestion_services: tuple[str, ...],
-    suggestion_images: tuple[str, ...],
-    early_stopping_services: tuple[str, ...],
     insecure: bool,
     dry_run: bool,
+    **shared: Any,
 ) -> None:
     """Compile an experiment and submit the Workflow to an Argo Server; prints its name and UI link.
 
@@ -229,7 +217,7 @@ def submit_command(
 
     experiment = load_experiment(file)
     target = namespace or experiment.namespace or "default"
-    options = _compile_options(image, target, db_secret, service_account, step_cpu, step_memory, suggestion_services)
+    options = _compile_options(namespace=target, **shared)
     template = None
     if single_generation_problems(options.check(experiment), options):  # generations need the WorkflowTemplate
         template, workflow = compile_template(experiment, options)

@@ -140,3 +140,32 @@ def test_console_script_is_installed() -> None:
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "validate" in result.stdout
+
+
+def test_compile_options_for_algorithm_services_reach_the_workflow(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from katib_flow.cli import main
+
+    from ..conftest import PROJECT_ROOT
+
+    args = [
+        "compile", str(PROJECT_ROOT / "examples/quickstart/experiment.yaml"), "-o", str(tmp_path / "w.yaml"),
+        "--suggestion-service", "random=katib-random:6789",
+        "--suggestion-image", "tpe=registry.local/tpe:1",
+        "--early-stopping-service", "medianstop=median:6789",
+        "--step-cpu", "200m:2",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    templates = {t["name"]: t for t in yaml.safe_load((tmp_path / "w.yaml").read_text())["spec"]["templates"]}
+    (daemon,) = [t for t in templates.values() if t.get("daemon")]
+    assert daemon["container"]["image"] == "registry.local/tpe:1"
+    env = {e["name"]: e for e in templates["suggest"]["container"]["env"]}
+    assert env["KATIB_FLOW_SUGGESTION_SERVICES"]["value"] == "{{inputs.parameters.services}}"
+    assert env["KATIB_FLOW_EARLY_STOPPING_SERVICES"]["value"] == "medianstop=median:6789"
+    generation = templates["generation"]
+    (init,) = [s for group in generation["steps"] for s in group if s["name"] == "init"]
+    services = {p["name"]: p["value"] for p in init["arguments"]["parameters"]}["services"]
+    assert services == "random=katib-random:6789,tpe={{steps.algorithm-0.ip}}:6789"
+    assert templates["init"]["container"]["resources"]["limits"]["cpu"] == "2"
