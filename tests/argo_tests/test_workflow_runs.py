@@ -171,8 +171,9 @@ FAILURE = 'status.conditions.#(type=="Failed")'
 
 
 def test_the_wait_step_path_gives_the_same_trials_as_the_local_runner_even_when_retried(
-    db_url: str, kube: FakeKubernetes, tmp_path: Path
+    kube: FakeKubernetes, tmp_path: Path
 ) -> None:
+    db_url = sqlite_url(tmp_path)  # the steps on MariaDB: the resource path and the retried steps above
     wire = experiment(
         "waited", parallel=1, max_trials=4, max_failed=4, success_condition=SUCCESS, failure_condition=FAILURE
     )
