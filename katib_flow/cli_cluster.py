@@ -40,6 +40,14 @@ _STEP_EARLY_STOPPING_SERVICES = click.option(
     help="The steps get early-stopping algorithm NAME's rules from this Katib early-stopping service in the "
     "cluster. Repeatable.",
 )
+_EXPERIMENT_DEADLINE = click.option(
+    "--experiment-deadline",
+    "deadline_seconds",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="With generations (--template): generation 0 stops waiting for the experiment and fails after this "
+    "long. It also fails when no generation is running, or the newest has not started in 15 minutes.",
+)
 _STEP_SUGGESTION_IMAGES = click.option(
     "--suggestion-image",
     "suggestion_images",
@@ -92,6 +100,7 @@ def _compile_options(
     suggestion_services: tuple[str, ...],
     suggestion_images: tuple[str, ...],
     early_stopping_services: tuple[str, ...],
+    deadline_seconds: float | None,
 ) -> CompileOptions:
     from .argo.compiler import CompileOptions
     from .argo.step_pods import StepResources, parse_quantity_pair
@@ -123,6 +132,7 @@ def _compile_options(
         suggestion_services=tuple(sorted(services.items())),
         suggestion_images=tuple(sorted(images.items())),
         early_stopping_services=tuple(sorted(stoppers.items())),
+        deadline_seconds=deadline_seconds,
     )
 
 
@@ -139,6 +149,7 @@ def _workflow_options(fn: F) -> F:
             _STEP_SUGGESTION_SERVICES,
             _STEP_SUGGESTION_IMAGES,
             _STEP_EARLY_STOPPING_SERVICES,
+            _EXPERIMENT_DEADLINE,
         )
     ):
         fn = option(fn)

@@ -64,10 +64,10 @@ def validate_early_stopping(spec: ExperimentSpec) -> list[Problem]:
     if name in DEFERRED_ALGORITHMS:
         return []  # checked by its service, where the Workflow runs
     if os.environ.get(EARLY_STOPPING_SERVICES_ENV):
-        from ..katib_api.early_stopping import early_stopping_client, validate_remotely
+        from ..katib_api.early_stopping import validate_remotely, validating_client
         from ..spec.models import Experiment
 
-        client = early_stopping_client(name)
+        client = validating_client(name)
         if client is not None:
             document = {"metadata": {"name": "validate"}, "spec": spec.model_dump(by_alias=True, exclude_none=True)}
             return validate_remotely(client, Experiment.model_validate(document))

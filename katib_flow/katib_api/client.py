@@ -33,6 +33,7 @@ from .messages import PACKAGE, message
 
 __all__ = [
     "SERVICES_ENV",
+    "VALIDATE_RETRY_SECONDS",
     "GrpcSuggester",
     "ServiceError",
     "SuggestionClient",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 RETRY_SECONDS = 60.0
+VALIDATE_RETRY_SECONDS = 10.0  # validate answers sooner: nobody's trials are waiting on it
 _RETRIED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 _SETTINGS = "katibAlgorithmSettings"  # in a proposal's data: the settings the service returned with it
 
@@ -86,9 +88,11 @@ class SuggestionClient:
         *,
         service: str = "Suggestion",
         timeout: float = 60.0,
+        retry_seconds: float = RETRY_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.name, self.address, self.service, self.timeout, self._sleep = name, address, service, timeout, sleep
+        self.retry_seconds = retry_seconds
         self._channel = grpc.insecure_channel(address)
 
     def call(self, method: str, request: Any, reply: str) -> Any:
@@ -103,7 +107,7 @@ class SuggestionClient:
                 return stub(request, timeout=self.timeout)
             except grpc.RpcError as err:
                 code = err.code()
-                if code not in _RETRIED or waited >= RETRY_SECONDS:
+                if code not in _RETRIED or waited >= self.retry_seconds:
                     raise ServiceError(self._describe(code, err.details())) from None
             self._sleep(pause)
             waited += pause

@@ -36,7 +36,7 @@ from .convert import experiment_message, trial_messages
 from .dbmanager import format_time
 from .messages import METHODS, PACKAGE, enum_name, message
 
-__all__ = ["GrpcEarlyStopper", "early_stopping_client", "validate_remotely"]
+__all__ = ["GrpcEarlyStopper", "early_stopping_client", "validate_remotely", "validating_client"]
 
 _COMPARISONS = {"EQUAL": Comparison.EQUAL, "LESS": Comparison.LESS, "GREATER": Comparison.GREATER}
 
@@ -53,6 +53,16 @@ def early_stopping_client(name: str) -> SuggestionClient | None:
     except ValueError as err:
         raise ServiceError(f"{EARLY_STOPPING_SERVICES_ENV}: {err}") from None
     return SuggestionClient(name, address, service="EarlyStopping") if address else None
+
+
+def validating_client(name: str) -> SuggestionClient | None:
+    """:func:`early_stopping_client` with validate's shorter retry window."""
+    from .client import VALIDATE_RETRY_SECONDS
+
+    client = early_stopping_client(name)
+    if client is not None:
+        client.retry_seconds = VALIDATE_RETRY_SECONDS
+    return client
 
 
 def validate_remotely(client: SuggestionClient, experiment: Experiment) -> list[Problem]:

@@ -155,10 +155,14 @@ def test_compile_options_for_algorithm_services_reach_the_workflow(tmp_path: Pat
         "--suggestion-image", "tpe=registry.local/tpe:1",
         "--early-stopping-service", "medianstop=median:6789",
         "--step-cpu", "200m:2",
+        "--experiment-deadline", "86400",
+        "--template",
     ]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    templates = {t["name"]: t for t in yaml.safe_load((tmp_path / "w.yaml").read_text())["spec"]["templates"]}
+    template_document = next(yaml.safe_load_all((tmp_path / "w.yaml").read_text()))
+    templates = {t["name"]: t for t in template_document["spec"]["templates"]}
+    assert templates["finish"]["container"]["args"][-4:-2] == ["--deadline-seconds", "86400"]
     (daemon,) = [t for t in templates.values() if t.get("daemon")]
     assert daemon["container"]["image"] == "registry.local/tpe:1"
     env = {e["name"]: e for e in templates["suggest"]["container"]["env"]}
