@@ -186,17 +186,11 @@ def validate_algorithm(spec: ExperimentSpec, space: SearchSpace | None) -> list[
     if name in DEFERRED_ALGORITHMS:
         return []
     if os.environ.get(SUGGESTION_SERVICES_ENV):
-        from ..katib_api.client import VALIDATE_RETRY_SECONDS, SuggestionClient, services
+        from ..katib_api.client import remote_algorithm_problems
 
-        address = services().get(name)
-        if address is not None:
-            from ..spec.models import Experiment
-
-            return SuggestionClient(name, address, retry_seconds=VALIDATE_RETRY_SECONDS).validate(
-                Experiment.model_validate(
-                    {"metadata": {"name": "validate"}, "spec": spec.model_dump(by_alias=True, exclude_none=True)}
-                )
-            )
+        remote = remote_algorithm_problems(name, spec)
+        if remote is not None:
+            return remote
     try:
         model = settings_model(name)
     except UnknownAlgorithmError as err:

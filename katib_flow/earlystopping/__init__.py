@@ -64,13 +64,11 @@ def validate_early_stopping(spec: ExperimentSpec) -> list[Problem]:
     if name in DEFERRED_ALGORITHMS:
         return []  # checked by its service, where the Workflow runs
     if os.environ.get(EARLY_STOPPING_SERVICES_ENV):
-        from ..katib_api.early_stopping import validate_remotely, validating_client
-        from ..spec.models import Experiment
+        from ..katib_api.early_stopping import remote_early_stopping_problems
 
-        client = validating_client(name)
-        if client is not None:
-            document = {"metadata": {"name": "validate"}, "spec": spec.model_dump(by_alias=True, exclude_none=True)}
-            return validate_remotely(client, Experiment.model_validate(document))
+        remote = remote_early_stopping_problems(name, spec)
+        if remote is not None:
+            return remote
     model = EARLY_STOPPING_SETTINGS.get(name)
     if model is None:
         known = list(EARLY_STOPPING_SETTINGS)

@@ -14,6 +14,7 @@ already stored (``run --resume`` goes on).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,11 +28,12 @@ from ..exceptions import KatibFlowError, Problem
 from ..history import Proposal, TrialRecord
 from ..settings import SettingsModel
 from ..space import SearchSpace
-from ..spec.models import Experiment
-from .convert import TRIAL_DATA, experiment_message, trial_messages
+from ..spec.models import Experiment, ExperimentSpec
+from .convert import TRIAL_DATA, experiment_message, spec_experiment, trial_messages
 from .messages import PACKAGE, message
 
 __all__ = [
+    "RETRY_SECONDS",
     "SERVICES_ENV",
     "VALIDATE_RETRY_SECONDS",
     "GrpcSuggester",
@@ -39,6 +41,7 @@ __all__ = [
     "SuggestionClient",
     "format_services",
     "parse_services",
+    "remote_algorithm_problems",
     "services",
 ]
 
@@ -49,7 +52,11 @@ _SETTINGS = "katibAlgorithmSettings"  # in a proposal's data: the settings the s
 
 
 class ServiceError(KatibFlowError, RuntimeError):
-    """A Katib algorithm service could not be reached, or answered with an error."""
+    """A Katib algorithm service could not be reached, or answered with an error (``code``; None: not a call)."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def parse_services(entries: Sequence[str]) -> dict[str, str]:
@@ -70,12 +77,12 @@ def format_services(found: Mapping[str, str]) -> str:
     return ",".join(f"{name}={address}" for name, address in sorted(found.items()))
 
 
-def services() -> dict[str, str]:
-    """The services this process is configured with (``KATIB_FLOW_SUGGESTION_SERVICES``)."""
+def services(variable: str = SERVICES_ENV) -> dict[str, str]:
+    """The services this process is configured with in ``variable`` (``NAME=HOST:PORT,...``)."""
     try:
-        return parse_services([os.environ.get(SERVICES_ENV, "")])
+        return parse_services([os.environ.get(variable, "")])
     except ValueError as err:
-        raise ServiceError(f"{SERVICES_ENV}: {err}") from None
+        raise ServiceError(f"{variable}: {err}") from None
 
 
 class SuggestionClient:
@@ -108,7 +115,7 @@ class SuggestionClient:
             except grpc.RpcError as err:
                 code = err.code()
                 if code not in _RETRIED or waited >= self.retry_seconds:
-                    raise ServiceError(self._describe(code, err.details())) from None
+                    raise ServiceError(self._describe(code, err.details()), code) from None
             self._sleep(pause)
             waited += pause
             pause = min(pause * 2, 10.0)
@@ -118,16 +125,25 @@ class SuggestionClient:
         kind = "suggestion" if self.service == "Suggestion" else "early-stopping"
         return f"{kind} service {self.name!r} at {self.address}: {what}: {details or 'no details'}"
 
-    def validate(self, experiment: Experiment) -> list[Problem]:
-        """The service's ValidateAlgorithmSettings: [] or the problem it reports (INVALID_ARGUMENT)."""
-        request = message("ValidateAlgorithmSettingsRequest")(experiment=experiment_message(experiment))
+    def refusals(self, method: str, request: Any, reply: str, path: str) -> list[Problem]:
+        """A Validate* call: [] when the service accepts, else its refusal (INVALID_ARGUMENT) at ``path``."""
         try:
-            self.call("ValidateAlgorithmSettings", request, "ValidateAlgorithmSettingsReply")
+            self.call(method, request, reply)
         except ServiceError as err:
-            if "answered INVALID_ARGUMENT" not in str(err):
+            if err.code is not grpc.StatusCode.INVALID_ARGUMENT:
                 raise
-            return [Problem("spec.algorithm", str(err))]
+            return [Problem(path, str(err))]
         return []
+
+
+def remote_algorithm_problems(name: str, spec: ExperimentSpec) -> list[Problem] | None:
+    """The ValidateAlgorithmSettings answer of the service configured for algorithm ``name`` (None: none is)."""
+    address = services().get(name)
+    if address is None:
+        return None
+    client = SuggestionClient(name, address, retry_seconds=VALIDATE_RETRY_SECONDS)
+    request = message("ValidateAlgorithmSettingsRequest")(experiment=experiment_message(spec_experiment(spec)))
+    return client.refusals("ValidateAlgorithmSettings", request, "ValidateAlgorithmSettingsReply", "spec.algorithm")
 
 
 class GrpcSuggester(Suggester[SettingsModel]):
@@ -156,8 +172,6 @@ class GrpcSuggester(Suggester[SettingsModel]):
         data = {name: values for name, values in data.items() if values}
         experiment = experiment_message(self.experiment, pairs)
         if data:
-            import json
-
             experiment.spec.algorithm.algorithm_settings.add(name=TRIAL_DATA, value=json.dumps(data, sort_keys=True))
         request = message("GetSuggestionsRequest")(
             experiment=experiment,
@@ -168,14 +182,11 @@ class GrpcSuggester(Suggester[SettingsModel]):
         try:
             reply = self.client.call("GetSuggestions", request, "GetSuggestionsReply")
         except ServiceError as err:
-            text = str(err)
-            if "answered OUT_OF_RANGE" in text or "answered FAILED_PRECONDITION" in text:
+            if err.code in (grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION):
                 return []  # exhausted, or waiting for running trials: the engine tells the two apart
             raise
         returned = [(s.name, s.value) for s in reply.algorithm.algorithm_settings if s.name != TRIAL_DATA]
         kept = next((s.value for s in reply.algorithm.algorithm_settings if s.name == TRIAL_DATA), "")
-        import json
-
         by_name = json.loads(kept) if kept else {}
         proposals = []
         for item in list(reply.parameter_assignments)[:n]:

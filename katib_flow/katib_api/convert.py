@@ -26,7 +26,7 @@ from typing import Any
 from ..earlystopping.base import Comparison, StopRule
 from ..exceptions import SpecError
 from ..history import Proposal, TrialRecord, TrialState
-from ..spec.models import Experiment
+from ..spec.models import Experiment, ExperimentSpec
 from .messages import enum_name, enum_value, message
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "proposals_reply",
     "rule_message",
     "seed_of",
+    "spec_experiment",
     "trial_messages",
     "trial_records",
 ]
@@ -188,6 +189,13 @@ def _number(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def spec_experiment(spec: ExperimentSpec) -> Experiment:
+    """An Experiment around ``spec`` alone, for the calls that need one (a settings validation)."""
+    return Experiment.model_validate(
+        {"metadata": {"name": "validate"}, "spec": spec.model_dump(by_alias=True, exclude_none=True)}
+    )
 
 
 def experiment_message(experiment: Experiment, settings: Sequence[tuple[str, str]] | None = None) -> Any:

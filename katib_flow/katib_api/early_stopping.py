@@ -30,53 +30,36 @@ from ..earlystopping.base import Comparison, EarlyStopper, StopRule
 from ..exceptions import Problem
 from ..history import TrialRecord
 from ..settings import SettingsModel
-from ..spec.models import Experiment
-from .client import ServiceError, SuggestionClient
-from .convert import experiment_message, trial_messages
+from ..spec.models import Experiment, ExperimentSpec
+from .client import RETRY_SECONDS, VALIDATE_RETRY_SECONDS, ServiceError, SuggestionClient, services
+from .convert import experiment_message, spec_experiment, trial_messages
 from .dbmanager import format_time
 from .messages import METHODS, PACKAGE, enum_name, message
 
-__all__ = ["GrpcEarlyStopper", "early_stopping_client", "validate_remotely", "validating_client"]
+__all__ = ["GrpcEarlyStopper", "early_stopping_client", "remote_early_stopping_problems"]
 
 _COMPARISONS = {"EQUAL": Comparison.EQUAL, "LESS": Comparison.LESS, "GREATER": Comparison.GREATER}
 
 
-def early_stopping_client(name: str) -> SuggestionClient | None:
+def early_stopping_client(name: str, retry_seconds: float = RETRY_SECONDS) -> SuggestionClient | None:
     """A client of the early-stopping service configured for ``name``, if any."""
-    from .client import parse_services
-
-    text = os.environ.get(EARLY_STOPPING_SERVICES_ENV, "")
-    if not text:
+    address = services(EARLY_STOPPING_SERVICES_ENV).get(name)
+    if address is None:
         return None
-    try:
-        address = parse_services([text]).get(name)
-    except ValueError as err:
-        raise ServiceError(f"{EARLY_STOPPING_SERVICES_ENV}: {err}") from None
-    return SuggestionClient(name, address, service="EarlyStopping") if address else None
+    return SuggestionClient(name, address, service="EarlyStopping", retry_seconds=retry_seconds)
 
 
-def validating_client(name: str) -> SuggestionClient | None:
-    """:func:`early_stopping_client` with validate's shorter retry window."""
-    from .client import VALIDATE_RETRY_SECONDS
-
-    client = early_stopping_client(name)
-    if client is not None:
-        client.retry_seconds = VALIDATE_RETRY_SECONDS
-    return client
-
-
-def validate_remotely(client: SuggestionClient, experiment: Experiment) -> list[Problem]:
-    """The service's ValidateEarlyStoppingSettings: [] or its refusal."""
+def remote_early_stopping_problems(name: str, spec: ExperimentSpec) -> list[Problem] | None:
+    """The ValidateEarlyStoppingSettings answer of the service configured for ``name`` (None: none is)."""
+    client = early_stopping_client(name, retry_seconds=VALIDATE_RETRY_SECONDS)
+    if client is None:
+        return None
     request = message("ValidateEarlyStoppingSettingsRequest")(
-        early_stopping=experiment_message(experiment).spec.early_stopping
+        early_stopping=experiment_message(spec_experiment(spec)).spec.early_stopping
     )
-    try:
-        client.call("ValidateEarlyStoppingSettings", request, "ValidateEarlyStoppingSettingsReply")
-    except ServiceError as err:
-        if "answered INVALID_ARGUMENT" not in str(err):
-            raise
-        return [Problem("spec.earlyStopping", str(err))]
-    return []
+    return client.refusals(
+        "ValidateEarlyStoppingSettings", request, "ValidateEarlyStoppingSettingsReply", "spec.earlyStopping"
+    )
 
 
 class GrpcEarlyStopper(EarlyStopper[SettingsModel]):
