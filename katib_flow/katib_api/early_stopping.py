@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent import futures
 from typing import Any
 
 import grpc
 
 from ..earlystopping import EARLY_STOPPING_SERVICES_ENV
 from ..earlystopping.base import Comparison, EarlyStopper, StopRule
+from ..engine.clock import now
 from ..exceptions import Problem
 from ..history import TrialRecord
 from ..settings import SettingsModel
@@ -34,7 +34,7 @@ from ..spec.models import Experiment, ExperimentSpec
 from .client import RETRY_SECONDS, VALIDATE_RETRY_SECONDS, ServiceError, SuggestionClient, services
 from .convert import experiment_message, spec_experiment, trial_messages
 from .dbmanager import format_time
-from .messages import METHODS, PACKAGE, enum_name, message
+from .messages import enum_name, message
 
 __all__ = ["GrpcEarlyStopper", "early_stopping_client", "remote_early_stopping_problems"]
 
@@ -93,35 +93,30 @@ class GrpcEarlyStopper(EarlyStopper[SettingsModel]):
         return found
 
 
-def _snapshot_db_manager(history: Sequence[TrialRecord], metric: str) -> tuple[grpc.Server, str]:
-    """A DBManager serving the objective values in ``history`` (GetObservationLog only), and its address."""
-    series = {t.name: t.objective_series for t in history}
+class _SnapshotDBManager:
+    """Katib's ``GetObservationLog`` over the objective values of a history (the only call medianstop makes)."""
 
-    def get(request: Any, context: grpc.ServicerContext) -> Any:
+    def __init__(self, history: Sequence[TrialRecord], metric: str) -> None:
+        self.series = {t.name: t.objective_series for t in history}
+        self.metric = metric
+
+    def GetObservationLog(self, request: Any, context: grpc.ServicerContext) -> Any:
         reply = message("GetObservationLogReply")()
-        if request.metric_name and request.metric_name != metric:
+        if request.metric_name and request.metric_name != self.metric:
             return reply
-        from ..engine.clock import now
-
         stamp = format_time(now())
-        for value in series.get(request.trial_name, ()):
+        for value in self.series.get(request.trial_name, ()):
             log = reply.observation_log.metric_logs.add(time_stamp=stamp)
-            log.metric.name, log.metric.value = metric, repr(value)
+            log.metric.name, log.metric.value = self.metric, repr(value)
         return reply
 
-    request_type, reply_type = METHODS["DBManager"]["GetObservationLog"]
-    handler = grpc.method_handlers_generic_handler(
-        f"{PACKAGE}.DBManager",
-        {
-            "GetObservationLog": grpc.unary_unary_rpc_method_handler(
-                get,
-                request_deserializer=message(request_type).FromString,
-                response_serializer=message(reply_type).SerializeToString,
-            )
-        },
-    )
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=[("grpc.so_reuseport", 0)])
-    server.add_generic_rpc_handlers((handler,))
+
+def _snapshot_db_manager(history: Sequence[TrialRecord], metric: str) -> tuple[grpc.Server, str]:
+    """A DBManager serving the objective values in ``history`` (GetObservationLog only), and its address."""
+    from .server import grpc_server, service_handler
+
+    server = grpc_server(2)
+    server.add_generic_rpc_handlers((service_handler("DBManager", _SnapshotDBManager(history, metric)),))
     host = os.environ.get("POD_IP") or "127.0.0.1"
     port = server.add_insecure_port(f"{host}:0")
     server.start()

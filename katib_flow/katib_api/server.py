@@ -30,7 +30,7 @@ from .algorithms import EarlyStoppingService, ObservationSource, SuggestionServi
 from .dbmanager import DBManagerService
 from .messages import METHODS, PACKAGE, message
 
-__all__ = ["KatibServer", "serve"]
+__all__ = ["KatibServer", "grpc_server", "serve", "service_handler", "start"]
 
 log = logging.getLogger("katib_flow.serve")
 
@@ -50,18 +50,18 @@ class KatibServer:
 
 def start(host: str = "0.0.0.0", port: int = 6789, store: Store | None = None, workers: int = 8) -> KatibServer:
     """Start serving; raises KatibFlowError naming the address when it cannot be bound."""
-    # gRPC sets SO_REUSEPORT by default: a second server on a busy port would share it silently.
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=[("grpc.so_reuseport", 0)])
+    server = grpc_server(workers)
+    channels: dict[str, grpc.Channel] = {}  # one per DBManager address early-stopping requests name
     services: dict[str, Any] = {
         "Suggestion": SuggestionService(),
         "EarlyStopping": EarlyStoppingService(
-            lambda address: _observations(address, store), _stopper(store) if store is not None else None
+            lambda address: _observations(address, store, channels), _stopper(store) if store is not None else None
         ),
     }
     if store is not None:
         services["DBManager"] = DBManagerService(store)
     for name, servicer in services.items():
-        server.add_generic_rpc_handlers((_handler(name, servicer),))
+        server.add_generic_rpc_handlers((service_handler(name, servicer),))
     checker = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(checker, server)
     try:
@@ -92,9 +92,17 @@ def serve(host: str, port: int, store: Store | None, workers: int = 8, grace: fl
     running.stop(grace)
 
 
-def _handler(service: str, servicer: Any) -> grpc.GenericRpcHandler:
+def grpc_server(workers: int) -> grpc.Server:
+    """A gRPC server without SO_REUSEPORT (gRPC's default: a second server on a busy port would share it)."""
+    return grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=[("grpc.so_reuseport", 0)])
+
+
+def service_handler(service: str, servicer: Any) -> grpc.GenericRpcHandler:
+    """The handler of Katib's ``service`` for the methods ``servicer`` defines, with Katib's messages."""
     handlers = {}
     for method, (request, reply) in METHODS[service].items():
+        if not hasattr(servicer, method):
+            continue
         handlers[method] = grpc.unary_unary_rpc_method_handler(
             _logged(service, method, getattr(servicer, method)),
             request_deserializer=message(request).FromString,
@@ -116,10 +124,10 @@ def _logged(service: str, method: str, call: Any) -> Any:
     return handle
 
 
-def _observations(address: str, store: Store | None) -> ObservationSource:
+def _observations(address: str, store: Store | None, channels: dict[str, grpc.Channel]) -> ObservationSource:
     """Where the early-stopping service reads intermediate values: the request's DBManager, else the store."""
     if address:
-        channel = grpc.insecure_channel(address)
+        channel = channels.get(address) or channels.setdefault(address, grpc.insecure_channel(address))
         get = channel.unary_unary(
             f"/{PACKAGE}.DBManager/GetObservationLog",
             request_serializer=message("GetObservationLogRequest").SerializeToString,
