@@ -26,12 +26,11 @@ from typing import Any
 from ..collectors.push import KATIB_TRIAL_ENV
 from ..spec import constants as c
 from ..spec.models import Experiment
-from .volume import pod_specs
+from .volume import primary_pod_spec
 
 __all__ = ["SHARE_VOLUME", "inject_custom_collector"]
 
 SHARE_VOLUME = "katib-flow-metrics-share"
-_DECIDING = ("Chief", "Master", "Launcher")
 
 
 def inject_custom_collector(run_object: dict[str, Any], experiment: Experiment, trial: str) -> dict[str, Any]:
@@ -49,11 +48,9 @@ def inject_custom_collector(run_object: dict[str, Any], experiment: Experiment, 
     collector["env"] = [*env, {"name": KATIB_TRIAL_ENV, "value": trial}]
     primary = template.primary_container_name or ""
     injected: dict[str, Any] = json.loads(json.dumps(run_object))
-    holding = [(p, pod) for p, pod in pod_specs(injected) if any(ct.get("name") == primary for ct in pod["containers"])]
-    if not holding:
+    pod = primary_pod_spec(injected, primary)
+    if pod is None:
         return injected
-    deciding = [h for h in holding if any(role in h[0] for role in _DECIDING)]
-    _, pod = sorted(deciding or holding, key=lambda h: h[0])[0]
     pod["shareProcessNamespace"] = True
     fs = mc.source.file_system_path if mc.source is not None else None
     if fs is not None and fs.path:

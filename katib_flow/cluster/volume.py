@@ -33,6 +33,7 @@ __all__ = [
     "metrics_mount_path",
     "mount_metrics_volume",
     "pod_specs",
+    "primary_pod_spec",
 ]
 
 METRICS_VOLUME = "katib-flow-metrics"
@@ -74,12 +75,9 @@ def mount_metrics_volume(run_object: dict[str, Any], experiment: Experiment, tri
         return run_object
     mounted: dict[str, Any] = json.loads(json.dumps(run_object))  # no shared sub-objects, unlike deepcopy
     primary = template.primary_container_name or ""
-    candidates = list(pod_specs(mounted))
-    holding = [(path, pod) for path, pod in candidates if any(ct.get("name") == primary for ct in pod["containers"])]
-    if not holding:
+    pod = primary_pod_spec(mounted, primary)
+    if pod is None:
         return mounted
-    deciding = [h for h in holding if any(role in h[0] for role in _DECIDING)]
-    _, pod = sorted(deciding or holding, key=lambda h: h[0])[0]
     volumes = [v for v in pod.get("volumes", []) if v.get("name") != METRICS_VOLUME]
     pod["volumes"] = [*volumes, {"name": METRICS_VOLUME, "persistentVolumeClaim": {"claimName": claim}}]
     for container in pod["containers"]:
@@ -87,6 +85,18 @@ def mount_metrics_volume(run_object: dict[str, Any], experiment: Experiment, tri
             mounts = [m for m in container.get("volumeMounts", []) if m.get("name") != METRICS_VOLUME]
             container["volumeMounts"] = [*mounts, {"name": METRICS_VOLUME, "mountPath": folder, "subPath": trial}]
     return mounted
+
+
+def primary_pod_spec(run_object: dict[str, Any], primary: str) -> dict[str, Any] | None:
+    """The pod spec (inside ``run_object``) whose metrics count: of those holding container ``primary``, the
+    deciding replica's (Chief, Master, Launcher), else the first by key path; None when none holds it."""
+    holding = [
+        (path, pod) for path, pod in pod_specs(run_object) if any(c.get("name") == primary for c in pod["containers"])
+    ]
+    if not holding:
+        return None
+    deciding = [h for h in holding if any(role in h[0] for role in _DECIDING)]
+    return sorted(deciding or holding, key=lambda h: h[0])[0][1]
 
 
 def pod_specs(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
