@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -52,43 +53,50 @@ _TRIAL_TEMPLATES = click.option(
 )
 
 
-def _services_callback(env_name: str) -> Any:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _services_option(flag: str, variable: str, what: str) -> Callable[[F], F]:
+    """A repeatable NAME=HOST:PORT option that points names at Katib services for this process (and the
+    steps and trials it starts) through ``variable``, merged with what the variable already says."""
+
     def use(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-        """Point algorithm names at Katib algorithm services for this process (and the steps it runs)."""
         import os
 
         from .katib_api.client import format_services, parse_services
 
         try:
-            found = {**parse_services([os.environ.get(env_name, "")]), **parse_services(values)}
+            found = {**parse_services([os.environ.get(variable, "")]), **parse_services(values)}
         except ValueError as err:
             raise click.BadParameter(str(err), ctx=ctx, param=param) from None
         if found:
-            os.environ[env_name] = format_services(found)
+            os.environ[variable] = format_services(found)
         return found
 
-    return use
+    option: Callable[[F], F] = click.option(
+        flag,
+        multiple=True,
+        metavar="NAME=HOST:PORT",
+        callback=use,
+        expose_value=False,
+        help=f"{what} Repeatable; also ${variable} (NAME=HOST:PORT,...).",
+    )
+    return option
 
 
-_SUGGESTION_SERVICES = click.option(
+# The variables are katib_flow.algorithms.SUGGESTION_SERVICES_ENV and earlystopping.EARLY_STOPPING_SERVICES_ENV,
+# written out here so that the command line starts without importing those packages.
+_SUGGESTION_SERVICES = _services_option(
     "--suggestion-service",
-    "suggestion_services",
-    multiple=True,
-    metavar="NAME=HOST:PORT",
-    callback=_services_callback("KATIB_FLOW_SUGGESTION_SERVICES"),
-    expose_value=False,
-    help="Get algorithm NAME's trials from a Katib algorithm service (Katib's gRPC Suggestion API), and "
-    "validate its settings there. Repeatable; also $KATIB_FLOW_SUGGESTION_SERVICES (NAME=HOST:PORT,...).",
+    "KATIB_FLOW_SUGGESTION_SERVICES",
+    "Get algorithm NAME's trials from a Katib algorithm service (Katib's gRPC Suggestion API), and validate "
+    "its settings there.",
 )
-_EARLY_STOPPING_SERVICES = click.option(
+_EARLY_STOPPING_SERVICES = _services_option(
     "--early-stopping-service",
-    "early_stopping_services",
-    multiple=True,
-    metavar="NAME=HOST:PORT",
-    callback=_services_callback("KATIB_FLOW_EARLY_STOPPING_SERVICES"),
-    expose_value=False,
-    help="Get early-stopping algorithm NAME's rules from a Katib early-stopping service (Katib's gRPC "
-    "EarlyStopping API). Repeatable; also $KATIB_FLOW_EARLY_STOPPING_SERVICES.",
+    "KATIB_FLOW_EARLY_STOPPING_SERVICES",
+    "Get early-stopping algorithm NAME's rules from a Katib early-stopping service (Katib's gRPC EarlyStopping "
+    "API), and validate its settings there.",
 )
 
 

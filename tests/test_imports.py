@@ -6,6 +6,7 @@ import pkgutil
 import subprocess
 import sys
 
+import click
 import pytest
 
 import katib_flow
@@ -39,3 +40,12 @@ def test_public_names_resolve_lazily() -> None:
     assert result.stdout.strip() == "True"
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         katib_flow.nope  # noqa: B018
+
+
+def test_the_command_lines_service_variables_are_the_packages() -> None:
+    from katib_flow.algorithms import SUGGESTION_SERVICES_ENV
+    from katib_flow.cli import run_command
+    from katib_flow.earlystopping import EARLY_STOPPING_SERVICES_ENV
+
+    helps = " ".join(p.help or "" for p in run_command.params if isinstance(p, click.Option))
+    assert f"${SUGGESTION_SERVICES_ENV} " in helps and f"${EARLY_STOPPING_SERVICES_ENV} " in helps
