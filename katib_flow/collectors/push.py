@@ -52,11 +52,10 @@ def report_metrics(metrics: Mapping[str, float | int | str], step: int | None = 
         )
     if experiment is not None and not experiment.isdigit():
         raise CollectorError(f"{EXPERIMENT_ENV} must be an experiment id (got {experiment!r})")
-    from ..engine.trials import record_observations, running_trial_experiment
+    from ..engine.trials import record_observations
 
     store = _store(url)
-    # A script written for Katib sees only KATIB_TRIAL_NAME: its Running trial of that name is the one.
-    experiment_id = int(experiment) if experiment else running_trial_experiment(store, trial)
+    experiment_id = int(experiment) if experiment else _running_experiment(url, trial)
     stamp = utc_now()
     observations = []
     for name, value in metrics.items():
@@ -94,6 +93,17 @@ def np_bool_type() -> type:
     """NumPy's bool scalar type when NumPy is loaded (a trial that returns ``x > 0`` by mistake), else bool."""
     numpy = sys.modules.get("numpy")
     return numpy.bool_ if numpy is not None else bool
+
+
+@cache
+def _running_experiment(url: str, trial: str) -> int:
+    """A script written for Katib sees only KATIB_TRIAL_NAME: its Running trial of that name is the one.
+
+    Looked up once per process (a training loop may report every step); a failed lookup is not kept.
+    """
+    from ..engine.trials import running_trial_experiment
+
+    return running_trial_experiment(_store(url), trial)
 
 
 @cache
