@@ -18,8 +18,8 @@ from ..cli_errors import step_guarded
 from . import cli_options as opt
 from .cli_trials import collect_command, run_objects, wait_command
 
-# Each step imports what it runs when it runs: a step pod starts a fresh interpreter, and the
-# Kubernetes client, the algorithms or the collectors are needed by one step each.
+# Each step imports what it runs when it runs (inside the command): a step pod starts a fresh
+# interpreter, and the Kubernetes client, the algorithms or the collectors are needed by one step each.
 
 __all__ = ["step_group"]
 

@@ -1,9 +1,11 @@
 """The ``wait`` step: a trial's run object created, watched and judged by Katib's own conditions.
 
 The compiler uses it instead of an Argo resource template where Argo's
-selectors cannot say what Katib's conditions say (any kind other than a Job or
-a Kubeflow training job, a user-written condition, a Job with a deadline or a
-pod failure policy) and where the experiment stops trials early. It:
+selectors cannot say what Katib's conditions say exactly (any kind other than a
+Job or a Kubeflow training job, a user-written condition, a restart policy
+other than Never, ...: :mod:`katib_flow.argo.conditions`), where the experiment
+stops trials early, and for a trial an earlier attempt started; ``collect
+--phase Error`` uses it too. It:
 
 - creates the run object, or finds the one a previous attempt created (so a
   retried step never fails on AlreadyExists and never runs a trial twice);
@@ -11,10 +13,11 @@ pod failure policy) and where the experiment stops trials early. It:
   controller does (:func:`katib_flow.cluster.gjson.judge`);
 - when the trial has stop rules, follows its metrics while it runs (the
   primary container's log for StdOut, its file or event folder on the metrics
-  claim for File and TensorFlowEvent, the store for Push), records them as they
-  appear and, once every rule holds, deletes the run object: the trial ends
-  ``EarlyStopped``, as in Katib;
-- finishes the trial with its metrics, so the lane needs no collect step.
+  claim for File and TensorFlowEvent, the store for Push and Custom), records
+  them as they appear and, once every rule holds, deletes the run object: the
+  trial ends ``EarlyStopped``, as in Katib;
+- finishes the trial with its metrics, so the lane needs no collect step, and
+  deletes the run object unless ``trialTemplate.retain``.
 """
 
 from __future__ import annotations
