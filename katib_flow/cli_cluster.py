@@ -106,11 +106,16 @@ def _compile_options(
     from .argo.step_pods import StepResources, parse_quantity_pair
     from .katib_api.client import parse_services
 
-    try:
-        services = parse_services(suggestion_services)
-        stoppers = parse_services(early_stopping_services)
-    except ValueError as err:
-        raise SpecError.single("--suggestion-service/--early-stopping-service", str(err)) from None
+    found: dict[str, dict[str, str]] = {}
+    for flag, entries in (
+        ("--suggestion-service", suggestion_services),
+        ("--early-stopping-service", early_stopping_services),
+    ):
+        try:
+            found[flag] = parse_services(entries)
+        except ValueError as err:
+            raise SpecError.single(flag, str(err)) from None
+    services, stoppers = found["--suggestion-service"], found["--early-stopping-service"]
     images: dict[str, str] = {}
     for entry in suggestion_images:
         name, sep, image = entry.partition("=")
@@ -254,7 +259,13 @@ def submit_command(
 
 @click.command("serve")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=6789, show_default=True, help="Port (Katib's algorithm services use 6789).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=6789,
+    show_default=True,
+    help="Port (Katib's algorithm services use 6789; 0: any free one, logged).",
+)
 @click.option(
     "--db",
     "db",

@@ -173,3 +173,19 @@ def test_compile_options_for_algorithm_services_reach_the_workflow(tmp_path: Pat
     services = {p["name"]: p["value"] for p in init["arguments"]["parameters"]}["services"]
     assert services == "random=katib-random:6789,tpe={{steps.algorithm-0.ip}}:6789"
     assert templates["init"]["container"]["resources"]["limits"]["cpu"] == "2"
+
+
+def test_a_malformed_service_on_compile_names_its_own_option() -> None:
+    from click.testing import CliRunner
+
+    from katib_flow.cli import main
+
+    from ..conftest import PROJECT_ROOT
+
+    example = str(PROJECT_ROOT / "examples/quickstart/experiment.yaml")
+    result = CliRunner().invoke(main, ["compile", example, "--early-stopping-service", "medianstop=median"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "katib-flow: --early-stopping-service: 'medianstop=median': expected NAME=HOST:PORT "
+        "(e.g. random=katib-random:6789)"
+    )

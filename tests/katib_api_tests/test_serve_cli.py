@@ -63,3 +63,11 @@ def test_a_port_in_use_is_one_line_and_exit_2() -> None:
     finally:
         first.terminate()
         first.wait(30)
+
+
+def test_a_port_out_of_range_is_refused_not_wrapped_around() -> None:
+    # grpc would bind 99999 modulo 65536 (34463) without a word
+    process = _serve("--port", "99999")
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "Invalid value for '--port': 99999 is not in the range 0<=x<=65535" in err
