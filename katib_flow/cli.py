@@ -196,12 +196,24 @@ def _entry(source: str, name: str | None, problems: list[Problem]) -> dict[str, 
     help="Where trial folders go (default ./.katib-flow).",
 )
 @click.option("--quiet", is_flag=True, help="Plain log lines instead of the live view.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep an HTML report (plots, trial table) in this file while trials finish; it reloads itself while "
+    "the run goes on.",
+)
 @_TRIAL_TEMPLATES
 @_SUGGESTION_SERVICES
 @_EARLY_STOPPING_SERVICES
 @guarded
 def run_command(
-    file: Path, db: str | None, resume: bool, workdir: Path | None, quiet: bool, trial_templates: tuple[Path, ...]
+    file: Path,
+    db: str | None,
+    resume: bool,
+    workdir: Path | None,
+    quiet: bool,
+    report: Path | None,
+    trial_templates: tuple[Path, ...],
 ) -> None:
     """Run an experiment on this machine: trials are local processes, state is in the database.
 
@@ -228,6 +240,7 @@ def run_command(
             progress="lines" if quiet else "live",
             summary=True,
             trial_templates=trial_templates,
+            report=report,
         )
     except ExperimentInterrupted as stopped:
         click.echo(f"interrupted: resume with katib-flow run {file} --resume", err=True)

@@ -1,4 +1,4 @@
-"""``katib-flow status | trials | list | delete``: stored experiments, read (and deleted) from a database.
+"""``katib-flow status | trials | report | list | delete``: stored experiments, read (and deleted) from a database.
 
 Read commands open the database with ``create=False``: a mistyped ``--db``
 is an error, never a new empty database and its folders.
@@ -52,7 +52,7 @@ def status_command(name: str, db: str | None, namespace: str | None, output: str
         result = evaluate(store, stored.id)
         failures = [] if has_result(result) else first_failures(store, stored.id)
     if not _emitted(result.status, output):
-        from .runner.report import print_summary
+        from .runner.progress import print_summary
 
         alive = runner_alive(stored.owner, stored.owner_heartbeat)
         print_summary(result, _trial_folders(stored), failures, runner_alive=alive)
@@ -194,6 +194,43 @@ def _seconds(trial: Trial) -> float | None:
     return (trial.completion_time - trial.start_time).total_seconds()
 
 
+@click.command("report")
+@click.argument("name")
+@_DB
+@_NAMESPACE
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="The HTML file to write (default: NAME-report.html here; - for standard output).",
+)
+@guarded
+def report_command(name: str, db: str | None, namespace: str | None, output: Path | None) -> None:
+    """An experiment's report: one self-contained HTML file that opens offline.
+
+    Status and Katib's conditions, the optimisation history with the best so
+    far, the learning curve of every trial (early-stopped ones marked where
+    they stopped), parallel coordinates, the objective against each parameter,
+    fANOVA parameter importance, and a sortable table of every trial. Plots
+    are Plotly, embedded; see docs/report.md.
+    """
+    from .engine import find_experiment
+    from .report import load_report_data, render_report, write_report
+    from .runner.lease import runner_alive
+    from .store import Store
+
+    with Store(db, create=False) as store:
+        stored = find_experiment(store, name, namespace, any_namespace=True)
+        alive = runner_alive(stored.owner, stored.owner_heartbeat)
+        html = render_report(load_report_data(store, stored, running=alive))
+    if output is not None and str(output) == "-":
+        click.echo(html, nl=False)
+        return
+    path = output or Path(f"{name}-report.html")
+    write_report(path, html)
+    click.echo(f"wrote {path} ({len(html.encode()) / 1e6:.1f} MB)")
+
+
 @click.command("list")
 @_DB
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
@@ -273,4 +310,4 @@ def delete_command(name: str, db: str | None, namespace: str | None) -> None:
     sys.stdout.flush()
 
 
-experiment_commands = [status_command, trials_command, list_command, delete_command]
+experiment_commands = [status_command, trials_command, report_command, list_command, delete_command]

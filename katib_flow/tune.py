@@ -27,37 +27,6 @@ __all__ = ["TuneResult", "tune"]
 
 _INT = re.compile(r"[+-]?\d+")
 
-_WRAPPER = """
-import sys
-
-import katib_flow
-
-TYPES = {types}
-
-
-def _value(name, text):
-    kind = TYPES[name]
-    if kind == "int":
-        return int(text)
-    if kind == "float":
-        return float(text)
-    return text
-
-
-params = {{}}
-for arg in sys.argv[1:]:
-    key, _, text = arg[2:].partition("=")
-    params[key] = _value(key, text)
-result = {name}(params)
-if result is not None:
-    if not isinstance(result, dict):
-        sys.exit(
-            "{name}() must return a dict of metrics such as {{'accuracy': 0.9}}, or None after calling "
-            f"katib_flow.report_metrics(); it returned {{type(result).__name__}} {{result!r:.200}}"
-        )
-    katib_flow.report_metrics(result)
-"""
-
 
 @dataclass(frozen=True)
 class TuneResult:
@@ -110,6 +79,7 @@ def tune(
     """
     from .runner import PROGRESS, run_experiment
     from .runner.folders import prepare_workdir
+    from .templating import environment
 
     check_choice("objective_type", objective_type, (c.OBJECTIVE_MINIMIZE, c.OBJECTIVE_MAXIMIZE))
     check_choice("progress", progress, PROGRESS)
@@ -126,7 +96,9 @@ def tune(
     script = root / "tune" / experiment_name / "objective.py"
     script.parent.mkdir(parents=True, exist_ok=True)
     types = {n: _python_type(p) for n, p in parameters.items()}
-    script.write_text(source + _WRAPPER.format(types=repr(types), name=function))
+    # types: a repr of {str: "int" | "float" | "str"}; function: checked to be an identifier above
+    wrapper = environment().get_template("tune_objective.py.j2").render(types=repr(types), function=function)
+    script.write_text(f"{source}\n{wrapper}")
     build = minimize if objective_type == c.OBJECTIVE_MINIMIZE else maximize
     push: Collector = collector.push()
     experiment = Experiment(

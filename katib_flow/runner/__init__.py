@@ -25,8 +25,9 @@ from ..spec.template_source import files_lookup, resolve_trial_template, source_
 from ..store import Store
 from .folders import ExperimentFolder, prepare_workdir
 from .limits import ensure_open_files
+from .live_report import ReportRefresher
 from .local import LocalRunner
-from .report import LiveReporter, PlainReporter, SilentReporter, print_summary
+from .progress import LiveReporter, PlainReporter, Reporters, SilentReporter, print_summary
 
 __all__ = ["PROGRESS", "LocalRunner", "run_experiment"]
 
@@ -46,6 +47,7 @@ def run_experiment(
     summary: bool = False,
     require_result: bool = False,
     trial_templates: Sequence[str | os.PathLike[str]] = (),
+    report: str | os.PathLike[str] | None = None,
     _workdir_option: str = "--workdir",
 ) -> Evaluation:
     """Run an experiment (a model or a YAML path) locally to completion and return its final evaluation.
@@ -68,6 +70,8 @@ def run_experiment(
     manifest files) supply a ``spec.trialTemplate.configMap`` template; without
     them it is read from the cluster of the current kubeconfig context, if
     there is one. Either way it is read once and stored with the experiment.
+    ``report`` names an HTML file kept current while trials start and finish
+    (``katib-flow report`` writes the same file once).
     """
     check_choice("progress", progress, PROGRESS)
     base = Path.cwd()
@@ -85,6 +89,8 @@ def run_experiment(
     _check_runnable(defaulted)
     ensure_open_files(defaulted.spec.parallel_trial_count or 1)  # before anything is stored
     root = prepare_workdir(Path(workdir) if workdir is not None else Path.cwd() / ".katib-flow", _workdir_option)
+    if report is not None:
+        _check_report_path(Path(report))
     with Store(db) as store:
         stored = init_experiment(store, experiment, existing="reuse" if resume else "error")
         spec = stored.experiment.spec
@@ -98,7 +104,7 @@ def run_experiment(
             )
         assert spec.objective is not None
         metric = spec.objective.objective_metric_name or "objective"
-        reporter: PlainReporter | LiveReporter | SilentReporter
+        reporter: PlainReporter | LiveReporter | SilentReporter | Reporters
         context: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         if progress == "none":
             reporter = SilentReporter()
@@ -107,9 +113,15 @@ def run_experiment(
         else:
             reporter = LiveReporter(metric, spec.objective.type != c.OBJECTIVE_MAXIMIZE, spec.max_trial_count)
             context = reporter
+        refresher = ReportRefresher(store, stored, Path(report)) if report is not None else None
+        if refresher is not None:
+            reporter = Reporters(reporter, refresher)
         runner = LocalRunner(store, stored.id, stored.experiment, folder=folder, base_dir=base, reporter=reporter)
         received: list[int] = []
-        with _stop_on_signals(runner, received), context:
+        with _stop_on_signals(runner, received), contextlib.ExitStack() as stack:
+            if refresher is not None:  # entered first, left last: its final word comes after the live view's
+                stack.enter_context(refresher)
+            stack.enter_context(context)
             result = runner.run()
         if received and not result.completed:
             if summary:
@@ -121,6 +133,18 @@ def run_experiment(
         if error is not None and require_result:
             raise error
         return result
+
+
+def _check_report_path(path: Path) -> None:
+    """Refuse, before anything is stored, a report file that cannot be written."""
+    if path.is_dir():
+        raise SpecError.single("--report", f"{path} is a folder; name the HTML file to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SpecError.single("--report", f"cannot create the folder of {path}: {err.strerror or err}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise SpecError.single("--report", f"cannot write in {path.parent}")
 
 
 def _listing(paths: Sequence[str | os.PathLike[str]]) -> str:

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from katib_flow.engine.views import Trial
 from katib_flow.history import TrialState
-from katib_flow.runner.report import LiveReporter
+from katib_flow.runner.progress import LiveReporter
 
 from .helpers import trial_experiment, write_experiment
 

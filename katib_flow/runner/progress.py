@@ -18,7 +18,7 @@ from ..engine import Evaluation, Trial
 from ..exceptions import TrialFailure
 from ..history import TrialState
 
-__all__ = ["LiveReporter", "PlainReporter", "SilentReporter", "print_summary"]
+__all__ = ["LiveReporter", "PlainReporter", "Reporters", "SilentReporter", "print_summary"]
 
 
 _FAILED_STATES = (TrialState.FAILED, TrialState.METRICS_UNAVAILABLE)
@@ -40,6 +40,21 @@ class SilentReporter:
 
     def trial_finished(self, trial: Trial, seconds: float) -> None:
         pass
+
+
+class Reporters:
+    """Several reporters as one (the progress view and ``--report``'s file)."""
+
+    def __init__(self, *reporters: Any) -> None:
+        self.reporters = reporters
+
+    def trial_started(self, trial: Trial) -> None:
+        for reporter in self.reporters:
+            reporter.trial_started(trial)
+
+    def trial_finished(self, trial: Trial, seconds: float) -> None:
+        for reporter in self.reporters:
+            reporter.trial_finished(trial, seconds)
 
 
 class PlainReporter:
