@@ -150,10 +150,27 @@ def nodes_per_iteration(wire: Wire, rng: random.Random, iteration: int = 4) -> l
     where = {"lane": str(lane), "iteration": str(iteration)}
     nodes = [_node(rng, prefix, "lane", "Steps", inputs={**where, "depth": str(iteration)})]
     nodes += [_node(rng, f"{prefix}[{i}]", "", "StepGroup") for i in range(6)]
-    suggested = {"trial": trial, "run-object": run_object, "runnable": "true", "resumed": "false"}
+    suggested = {
+        "trial": trial,
+        "display-name": trial,
+        "parameters": json.dumps(assignments, indent=1),
+        "run-object": run_object,
+        "runnable": "true",
+        "resumed": "false",
+    }
     nodes += _retried(rng, f"{prefix}[0].suggest", "suggest", {**suggested, "completed": "false"}, where)
-    nodes.append(_node(rng, f"{prefix}[1].run-trial", "run-trial", "Pod", {}, {"manifest": run_object}))
-    collected = {"state": "Succeeded", "objective": f"{rng.uniform(0, 1):.6f}"}
+    shown = {"manifest": run_object, "display-name": trial}
+    nodes.append(_node(rng, f"{prefix}[1].run-trial", "run-trial", "Pod", {}, shown))
+    objective = f"{rng.uniform(0, 1)!r}"
+    collected = {  # the trial's result and the leaderboard (live global outputs)
+        "state": "Succeeded",
+        "objective": objective,
+        "metrics": json.dumps({"loss": objective, "accuracy": f"{rng.uniform(0, 1)!r}"}, sort_keys=True),
+        "best-trial": f"scale-{rng.randrange(16**8):08x}",
+        "best-parameters": json.dumps(assignments, sort_keys=True),
+        "best-objective": f"{rng.uniform(0, 1)!r}",
+        "trials": f"{rng.randrange(1000)}/1000",
+    }
     nodes += _retried(rng, f"{prefix}[2].collect", "collect", collected, {"trial": trial, "phase": "Succeeded"})
     nodes.append(_node(rng, f"{prefix}[3].wait-trial", "wait-trial", "Skipped"))
     nodes += _retried(rng, f"{prefix}[4].decide", "decide", {"proceed": "true", "reason": "ExperimentRunning"}, {})

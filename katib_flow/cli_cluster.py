@@ -5,6 +5,7 @@ They import Hera, the Argo compiler or gRPC only when they run.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -87,6 +88,30 @@ _DB_SECRET = click.option(
     help="The Secret whose key 'url' holds the MySQL URL of the steps' database.",
 )
 _SERVICE_ACCOUNT = click.option("--service-account", default="katib-flow", show_default=True)
+_ARGO_VERSION = click.option(
+    "--argo-version",
+    default="3.7",
+    show_default=True,
+    metavar="MAJOR.MINOR",
+    help="The oldest Argo Workflows the Workflow must run on (3.6 or later). Before 3.7 trial nodes keep their "
+    "step names: templates have no annotations there, and a strict argo lint/submit refuses them.",
+)
+_ARTIFACT_REPOSITORY = click.option(
+    "--artifact-repository",
+    "artifacts",
+    is_flag=True,
+    help="The Workflow's namespace has an artifact repository: the finish step keeps the HTML report as an "
+    "output artifact (shown in the Argo UI) and every step's log is archived (spec.archiveLogs). Without one "
+    "nothing needs it.",
+)
+_KEEP_STEP_PODS = click.option(
+    "--keep-step-pods",
+    "pod_gc_delay",
+    default="30m",
+    show_default=True,
+    metavar="DURATION",
+    help="How long succeeded step pods (and their logs) stay before Argo deletes them (podGC deleteDelayDuration).",
+)
 
 
 def _compile_options(
@@ -101,6 +126,9 @@ def _compile_options(
     suggestion_images: tuple[str, ...],
     early_stopping_services: tuple[str, ...],
     deadline_seconds: float | None,
+    argo_version: str,
+    artifacts: bool,
+    pod_gc_delay: str,
 ) -> CompileOptions:
     from .argo.compiler import CompileOptions
     from .argo.step_pods import StepResources, parse_quantity_pair
@@ -128,6 +156,9 @@ def _compile_options(
     except ValueError as err:
         flag = "--step-cpu" if str(err).startswith("CPU") else "--step-memory"
         raise SpecError.single(flag, str(err)) from None
+    version = _argo_version(argo_version)
+    if not re.fullmatch(r"(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+", pod_gc_delay):
+        raise SpecError.single("--keep-step-pods", f"{pod_gc_delay!r}: expected a duration such as 30m, 2h or 90s")
     return CompileOptions(
         image=image or CompileOptions().image,
         namespace=namespace,
@@ -138,7 +169,24 @@ def _compile_options(
         suggestion_images=tuple(sorted(images.items())),
         early_stopping_services=tuple(sorted(stoppers.items())),
         deadline_seconds=deadline_seconds,
+        argo_version=version,
+        artifacts=artifacts,
+        pod_gc_delay=pod_gc_delay,
     )
+
+
+def _argo_version(text: str) -> tuple[int, int]:
+    from .argo.compiler import MIN_ARGO
+
+    found = re.fullmatch(r"v?(\d+)\.(\d+)(\.\d+)?", text.strip())
+    if found is None:
+        raise SpecError.single("--argo-version", f"{text!r}: expected MAJOR.MINOR, such as 3.7")
+    version = (int(found.group(1)), int(found.group(2)))
+    if version < MIN_ARGO:
+        raise SpecError.single(
+            "--argo-version", f"{text}: katib-flow needs Argo Workflows {MIN_ARGO[0]}.{MIN_ARGO[1]} or later"
+        )
+    return version
 
 
 def _workflow_options(fn: F) -> F:
@@ -155,6 +203,9 @@ def _workflow_options(fn: F) -> F:
             _STEP_SUGGESTION_IMAGES,
             _STEP_EARLY_STOPPING_SERVICES,
             _EXPERIMENT_DEADLINE,
+            _ARGO_VERSION,
+            _ARTIFACT_REPOSITORY,
+            _KEEP_STEP_PODS,
         )
     ):
         fn = option(fn)

@@ -98,7 +98,7 @@ def test_compile_scale_script_runs_and_reports_generations() -> None:
 def test_a_generations_workflow_object_keeps_half_of_argos_limit_free_up_to_the_most_lanes_allowed() -> None:
     from katib_flow.argo.compiler import CALLER_DEPTH, MAX_LANES
 
-    lanes = ["1", "8", "9", str(MAX_LANES)]  # 8 lanes are the last with 80 iterations each
+    lanes = ["1", "4", "5", str(MAX_LANES)]  # 4 lanes are the last with 80 iterations each
     result = _script("compile_scale.py", "--trials", "10000", "--parallel", *lanes, "--repeats", "1")
     rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| 10000 ")]
     assert len(rows) == len(lanes)

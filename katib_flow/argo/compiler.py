@@ -30,6 +30,7 @@ from .conditions import ArgoConditions, translate
 from .generations import LABEL
 from .step_pods import StepResources
 from .templates import Layout, add_templates
+from .ui import title_annotations
 
 __all__ = [
     "CALLER_DEPTH",
@@ -37,6 +38,7 @@ __all__ = [
     "GENERATION_ITERATIONS",
     "ITERATIONS_PER_LANE",
     "MAX_LANES",
+    "MIN_ARGO",
     "CompileOptions",
     "argo_conditions",
     "compile_template",
@@ -54,11 +56,12 @@ W = TypeVar("W", bound=Workflow)
 # is N + 3 deep (stack_depth). 80 iterations leave 17 levels to callers that nest the HPO template.
 ITERATIONS_PER_LANE = 80
 CALLER_DEPTH = 15  # levels kept free for a pipeline around the experiment's templates
-# Lane iterations per generation, from bench/compile_scale.py: Argo keeps ~8.6 KiB of node records per
+# Lane iterations per generation, from bench/compile_scale.py: Argo keeps ~11 KiB of node records per
 # lane iteration (steps, step groups, retry nodes with copies of the outputs, the run object as run-trial's
-# input), which it stores gzip+base64 encoded past 1 MiB (status.compressedNodes); 480 iterations keep a
-# generation's Workflow object under half of the 1 MiB limit without node status offloading.
-GENERATION_ITERATIONS = 480
+# input, the live leaderboard collect outputs), which it stores gzip+base64 encoded past 1 MiB
+# (status.compressedNodes); 360 iterations keep a generation's Workflow object under half of the 1 MiB
+# limit at every lane count up to MAX_LANES, without node status offloading.
+GENERATION_ITERATIONS = 360
 # The generation template holds one step per lane and Argo stores the template spec in every Workflow's
 # status: past 100 lanes the object of a generation would leave less than half of 1 MiB free.
 MAX_LANES = 100
@@ -68,6 +71,8 @@ def stack_depth(iterations_per_lane: int) -> int:
     """The deepest template nesting of a compiled experiment, as Argo counts it (the entry template is 1)."""
     return iterations_per_lane + 3
 
+
+MIN_ARGO = (3, 6)  # mutex lists, podGC.deleteDelayDuration as a string (docs/cluster.md)
 
 # The image algorithms/katib-flow/Dockerfile builds (docs/cluster.md: build it, then load or push it).
 DEFAULT_IMAGE = f"katib-flow:{__version__}"
@@ -97,10 +102,16 @@ class CompileOptions:
     suggestion_images: tuple[tuple[str, str], ...] = ()
     # Early-stopping algorithm name -> HOST:PORT of a Katib early-stopping service in the cluster.
     early_stopping_services: tuple[tuple[str, str], ...] = ()
+    # The oldest Argo the Workflow must run on: 3.6 has no template annotations (trial node names).
+    argo_version: tuple[int, int] = (3, 7)
+    # The Workflow's namespace has an artifact repository: finish keeps the HTML report, step logs are archived.
+    artifacts: bool = False
 
     def __post_init__(self) -> None:
         if self.iterations_per_lane is not None and not 1 <= self.iterations_per_lane <= ITERATIONS_PER_LANE:
             raise ValueError(f"iterations_per_lane must be between 1 and {ITERATIONS_PER_LANE}")
+        if self.argo_version < MIN_ARGO:
+            raise ValueError(f"Argo Workflows {MIN_ARGO[0]}.{MIN_ARGO[1]} or later is needed")
 
     def lane_iterations(self, lanes: int) -> int:
         """How many iterations each of ``lanes`` lanes runs in one Workflow generation."""
@@ -126,6 +137,9 @@ class CompileOptions:
             deadline_seconds=self.deadline_seconds,
             environment=self._environment(),
             daemons=self.suggestion_images,
+            display_names=self.argo_version >= (3, 7),
+            successor_annotations=title_annotations(experiment, generation="{{inputs.parameters.generation}}"),
+            artifacts=self.artifacts,
         )
 
     def check(self, experiment: Experiment) -> Experiment:
@@ -181,6 +195,7 @@ def compile_template(
         generate_name=f"{experiment.name}-",
         namespace=template.namespace,
         labels={LABEL: experiment.name or ""},
+        annotations=title_annotations(experiment),
         workflow_template_ref=m.WorkflowTemplateRef(name=name),
     )
     return template, workflow
@@ -213,11 +228,14 @@ def _build(cls: type[W], experiment: Experiment, options: CompileOptions, succes
         generate_name=None if is_template else f"{name}-",
         namespace=options.namespace or experiment.namespace,
         labels={LABEL: name},
+        annotations=title_annotations(experiment),
         entrypoint="main",
         arguments=[Parameter(name="generation", value="0"), Parameter(name="chain", value="")],
         service_account_name=options.service_account,
         on_exit="record-status",
         pod_gc=m.PodGC(strategy="OnPodSuccess", delete_delay_duration=options.pod_gc_delay),
+        # with an artifact repository, every step's log outlives its pod (spec.archiveLogs)
+        archive_logs=True if options.artifacts else None,
         ttl_strategy=m.TTLStrategy(secondsAfterCompletion=options.ttl_seconds),
     ) as workflow:
         add_templates(experiment, argo_conditions(experiment), layout)

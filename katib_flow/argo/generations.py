@@ -45,7 +45,7 @@ def add_outer_templates(
         successor = Resource(
             name=p + "continue",
             action="apply",  # idempotent: a retried step finds the successor it created (its name is fixed)
-            manifest=_successor_manifest(name, layout.successor_template or ""),
+            manifest=_successor_manifest(name, layout.successor_template or "", layout.successor_annotations),
             inputs=[Parameter(name="generation"), Parameter(name="chain")],
             outputs=[Parameter(name="successor", value_from=m.ValueFrom(json_path="{.metadata.name}"))],
             retry_strategy=retry(),
@@ -188,7 +188,7 @@ def _services_value(layout: Layout) -> str:
     return ",".join([*static, *dynamic])
 
 
-def _successor_manifest(name: str, template: str) -> str:
+def _successor_manifest(name: str, template: str, annotations: dict[str, str]) -> str:
     """The next generation: a Workflow from the WorkflowTemplate, owned by nothing (so it outlives this one)."""
     manifest = {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -201,6 +201,7 @@ def _successor_manifest(name: str, template: str) -> str:
                 GENERATION_LABEL: "{{inputs.parameters.generation}}",
                 CHAIN_LABEL: "{{inputs.parameters.chain}}",
             },
+            "annotations": annotations,
         },
         "spec": {
             "workflowTemplateRef": {"name": template},

@@ -22,13 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hera.workflows import (
-    Container,
+    Artifact,
     Env,
     ExistingVolume,
     FieldEnv,
     Parameter,
     RawArtifact,
-    Resource,
     SecretEnv,
     Step,
     Steps,
@@ -44,11 +43,20 @@ from ..spec.models import Experiment
 from .conditions import ArgoConditions
 from .generations import RESULTS, add_outer_templates
 from .step_pods import StepResources, pod_security, retry, step_security
+from .ui import DisplayedContainer, DisplayedResource, trial_metrics
 
-__all__ = ["RESULTS", "Layout", "add_templates"]
+__all__ = ["LEADERBOARD", "RESULTS", "TRIAL_OUTPUTS", "Layout", "add_templates"]
 
 _OUTPUTS = "/tmp/katib-flow"
 _EXPERIMENT_PATH = "/katib-flow/experiment.yaml"
+_REPORT_PATH = f"{_OUTPUTS}/report.html"
+# What collect and wait-trial output: the trial's result, then the experiment's leaderboard as it stands,
+# which is also the Workflow's global outputs (the latest finished trial's word wins: live, not only at the end).
+LEADERBOARD = ["best-trial", "best-parameters", "best-objective", "trials"]
+TRIAL_OUTPUTS = ["state", "objective", "metrics", *LEADERBOARD]
+# Values an output takes when its file is missing (a step that failed before writing): the metrics' ``when``
+# clauses compare them, and a missing output would make Argo record a MetricsError instead.
+_DEFAULTS = {"objective": "", "best-objective": ""}
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,9 @@ class Layout:
     environment: tuple[tuple[str, str], ...] = ()  # more variables for every step (external algorithm services)
     # Algorithm name -> image of a Katib algorithm service run as a daemoned step of each generation.
     daemons: tuple[tuple[str, str], ...] = ()
+    display_names: bool = True  # trial nodes named after their trial (Argo 3.7+ template annotations)
+    successor_annotations: dict[str, str] = field(default_factory=dict)  # a continued generation's title
+    artifacts: bool = False  # the Workflow has an artifact repository: finish keeps the HTML report there
 
 
 def add_templates(experiment: Experiment, conditions: ArgoConditions | None, layout: Layout) -> Steps:
@@ -111,25 +122,33 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
         *,
         inputs: Sequence[Parameter | RawArtifact] = (),
         outputs: Sequence[str] = (),
-        global_outputs: bool = False,
+        global_outputs: Sequence[str] = (),
         reads_metrics: bool = False,
         retried: bool = True,
         asks_services: bool = False,
-    ) -> Container:
-        return Container(
+        display_name: str | None = None,
+        metrics: m.Metrics | None = None,
+        artifacts: Sequence[Artifact] = (),
+    ) -> DisplayedContainer:
+        return DisplayedContainer(
             name=p + template_name,
+            display_name=display_name if layout.display_names else None,
+            metrics=metrics,
             image=layout.image,
             command=["katib-flow", "step"],
             args=[*args, "--outputs", _OUTPUTS],
             env=[*env, *(services_env if asks_services else [])],
             inputs=[*inputs, *(services_input if asks_services else [])],
             outputs=[
-                Parameter(
-                    name=o,
-                    value_from=m.ValueFrom(path=f"{_OUTPUTS}/{o}"),
-                    global_name=layout.global_prefix + o if global_outputs else None,
-                )
-                for o in outputs
+                *(
+                    Parameter(
+                        name=o,
+                        value_from=m.ValueFrom(path=f"{_OUTPUTS}/{o}", default=_DEFAULTS.get(o)),
+                        global_name=layout.global_prefix + o if o in global_outputs else None,
+                    )
+                    for o in outputs
+                ),
+                *artifacts,
             ],
             retry_strategy=retry() if retried else None,
             volumes=mount if reads_metrics and on_volume else None,
@@ -176,28 +195,33 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             *placement,
         ],
         inputs=[Parameter(name="lane"), Parameter(name="iteration")],
-        outputs=["trial", "run-object", "runnable", "resumed", "completed"],
+        outputs=["trial", "display-name", "parameters", "run-object", "runnable", "resumed", "completed"],
         asks_services=True,
     )
+    metrics = trial_metrics(experiment)
     trial_arg = ["--trial", "{{inputs.parameters.trial}}"]
     # A trial that an earlier attempt started (a retried lane, a resubmitted Workflow) may have its run
     # object already: only the wait step tolerates that (it finds the object instead of creating it).
     wait_trial = step_container(
         "wait-trial",
         ["wait", *who, *trial_arg, *owner, "--poll-seconds", poll, *placement, *root],
-        inputs=[Parameter(name="trial")],
-        outputs=["state", "objective"],
+        inputs=[Parameter(name="trial"), Parameter(name="display-name")],
+        outputs=TRIAL_OUTPUTS,
+        global_outputs=LEADERBOARD,
         reads_metrics=True,
+        display_name="{{inputs.parameters.display-name}}",
+        metrics=metrics,
     )
     if conditions is not None:
-        run_trial = Resource(
+        run_trial = DisplayedResource(
             name=p + "run-trial",
+            display_name="{{inputs.parameters.display-name}}" if layout.display_names else None,
             action="create",
             manifest="{{inputs.parameters.manifest}}",
             set_owner_reference=True,
             success_condition=conditions.success,
             failure_condition=conditions.failure,
-            inputs=[Parameter(name="manifest")],
+            inputs=[Parameter(name="manifest"), Parameter(name="display-name")],
             pod_security_context=pod_security(),
         )
         mc = spec.metrics_collector_spec
@@ -219,8 +243,10 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
                 *root,
             ],
             inputs=[Parameter(name="trial"), Parameter(name="phase")],
-            outputs=["state", "objective"],
+            outputs=TRIAL_OUTPUTS,
+            global_outputs=LEADERBOARD,
             reads_metrics=True,
+            metrics=metrics,
         )
     decide = step_container("decide", ["decide", *who], outputs=["proceed", "reason"])
     waits = (
@@ -239,12 +265,17 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
         if continues
         else []
     )
+    report = ["--report", _REPORT_PATH] if layout.artifacts else []
     finish = step_container(
         "finish",
-        ["finish", *who, *waits],
+        ["finish", *who, *waits, *report],
         inputs=[Parameter(name="chain")],
         outputs=RESULTS,
-        global_outputs=True,
+        global_outputs=RESULTS,
+        # no compression: the Argo UI shows an HTML artifact stored as is (docs/cluster.md)
+        artifacts=[Artifact(name="report", path=_REPORT_PATH, archive=m.ArchiveStrategy(none=m.NoneStrategy()))]
+        if layout.artifacts
+        else (),
     )
     fail = step_container(
         "fail",
@@ -259,6 +290,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
     resumed = "{{steps.suggest.outputs.parameters.resumed}} == true"
     fresh = "{{steps.suggest.outputs.parameters.resumed}} == false"
     suggested = "{{steps.suggest.outputs.parameters.trial}}"
+    shown = "{{steps.suggest.outputs.parameters.display-name}}"
     last = layout.iterations_per_lane - 1
     lane_inputs = [Parameter(name="lane"), Parameter(name="iteration"), Parameter(name="depth"), *services_input]
     with Steps(name=p + "lane", inputs=lane_inputs):
@@ -273,7 +305,7 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
         if conditions is not None:
             run_trial(
                 name="run-trial",
-                arguments={"manifest": "{{steps.suggest.outputs.parameters.run-object}}"},
+                arguments={"manifest": "{{steps.suggest.outputs.parameters.run-object}}", "display-name": shown},
                 when=f"{runnable} && {fresh}",
                 # Failed: the failure condition held. Error: the step's pod ended without a verdict (evicted,
                 # deleted, node lost) while the trial may still run: collect then looks at the object itself.
@@ -284,9 +316,13 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
                 arguments={"trial": suggested, "phase": "{{steps.run-trial.status}}"},
                 when=f"{runnable} && {fresh}",
             )
-            wait_trial(name="wait-trial", arguments={"trial": suggested}, when=f"{runnable} && {resumed}")
+            wait_trial(
+                name="wait-trial",
+                arguments={"trial": suggested, "display-name": shown},
+                when=f"{runnable} && {resumed}",
+            )
         else:
-            wait_trial(name="wait-trial", arguments={"trial": suggested}, when=runnable)
+            wait_trial(name="wait-trial", arguments={"trial": suggested, "display-name": shown}, when=runnable)
         decide(name="decide")
         Step(
             name="next",

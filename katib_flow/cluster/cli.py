@@ -9,6 +9,7 @@ Secret on the cluster) and writes its results as small files under
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -107,11 +108,13 @@ def suggest_command(
     db: str | None,
     outputs: Path,
 ) -> None:
-    """Claim the lane's trial; outputs: trial, run-object (JSON), runnable, resumed, completed.
+    """Claim the lane's trial; outputs: trial, display-name, parameters (JSON), run-object (JSON), runnable,
+    resumed, completed.
 
     The run object is placed in --run-namespace (the Workflow's). ``resumed``
     is true when an earlier attempt started the trial: the lane then uses the
-    wait step, which finds the run object that attempt may have created.
+    wait step, which finds the run object that attempt may have created. ``display-name`` is the trial's
+    name as Argo accepts a node's display name.
     """
     from ..store import Store
     from .steps import suggest_step
@@ -133,12 +136,25 @@ def suggest_command(
         outputs,
         {
             "trial": s.trial,
+            "display-name": display_name(s.trial),
+            "parameters": json.dumps(s.assignments, indent=1),
             "run-object": s.run_object or {},
             "runnable": json.dumps(s.runnable),
             "resumed": json.dumps(s.resumed),
             "completed": json.dumps(s.completed),
         },
     )
+
+
+# Argo's displayNameRegex (workflow/controller/operator.go, v3.7+): a display name that does not match it
+# errors the node, so a trial name that does not fit (longer than 63) is clipped rather than passed on.
+_DISPLAY_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-.]{0,61}[a-zA-Z0-9]$")
+
+
+def display_name(trial: str) -> str:
+    """``trial`` as an Argo node's display name (``trial`` when none is claimed)."""
+    clipped = re.sub(r"[^a-zA-Z0-9-.]", "-", trial)[:63].strip("-.")
+    return clipped if _DISPLAY_NAME.match(clipped) else "trial"
 
 
 @step_group.command("decide")
@@ -176,6 +192,11 @@ def decide_command(name: str, namespace: str | None, db: str | None, outputs: Pa
     help="With --chain: how long no generation may run.",
 )
 @click.option("--deadline-seconds", type=float, help="With --wait: fail when the experiment is not completed by then.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the experiment's HTML report here (an output artifact with an artifact repository).",
+)
 @opt.DB
 @opt.OUTPUTS
 @step_guarded
@@ -188,6 +209,7 @@ def finish_command(
     run_namespace: str | None,
     stall_seconds: float,
     deadline_seconds: float | None,
+    report: Path | None,
     db: str | None,
     outputs: Path,
 ) -> None:
@@ -204,6 +226,11 @@ def finish_command(
         watch = GenerationWatch(api, run_namespace or "default", chain or "", name, stall_seconds, deadline_seconds)
     with Store(db) as store:
         result = finish_step(store, name, namespace, wait=wait, poll_seconds=poll_seconds, watch=watch)
+        if report is not None:
+            from ..engine import find_experiment
+            from ..report import load_report_data, render_report, write_report
+
+            write_report(report, render_report(load_report_data(store, find_experiment(store, name, namespace))))
     opt.write_outputs(
         outputs,
         {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,7 +80,8 @@ def collect_command(
     db: str | None,
     outputs: Path,
 ) -> None:
-    """Parse the trial's metrics and finish it; outputs: state, objective."""
+    """Parse the trial's metrics and finish it; outputs: the trial's state, objective, scored and metrics, and
+    the leaderboard (best-trial, best-parameters, best-objective, trials)."""
     from ..store import Store
     from .steps import collect_step, primary_log
 
@@ -97,7 +100,7 @@ def collect_command(
                 metrics_root,
                 db_secret,
             )
-            write_trial(outputs, done)
+            write_trial(outputs, store, name, namespace, done)
             return
         lines: Iterable[str] = log_file if log_file is not None else ()
         if from_pod_logs:
@@ -119,13 +122,36 @@ def collect_command(
             from .steps import release_trial
 
             release_trial(store, name, namespace, trial, run_objects(), run_namespace)
-    write_trial(outputs, done)
+        write_trial(outputs, store, name, namespace, done)
 
 
-def write_trial(outputs: Path, trial: Trial) -> None:
+def write_trial(outputs: Path, store: Store, name: str, namespace: str | None, trial: Trial) -> None:
+    """A finished trial's outputs, and the experiment's leaderboard as it stands now (the Workflow's live
+    global outputs): state, objective, scored, metrics, best-trial, best-parameters, best-objective, trials."""
+    from .steps import finish_step
+
+    board = finish_step(store, name, namespace)
     opt.write_outputs(
-        outputs, {"state": trial.state.value, "objective": "" if trial.objective is None else repr(trial.objective)}
+        outputs,
+        {
+            "state": trial.state.value,
+            "objective": "" if trial.objective is None else repr(trial.objective),
+            # what the trial-objective Prometheus metric is emitted for (a value Argo can parse as a float)
+            "scored": json.dumps(trial.objective is not None and math.isfinite(trial.objective)),
+            "metrics": {m["name"]: m["latest"] for m in trial.metrics},
+            "best-trial": board.best_trial,
+            "best-parameters": board.best_parameters,
+            "best-objective": "" if board.best_objective is None else repr(board.best_objective),
+            "trials": trials_progress(board.status, board.max_trial_count),
+        },
     )
+
+
+def trials_progress(status: dict[str, Any], max_trial_count: int | None) -> str:
+    """``"7/12"``: the completed trials Katib counts against maxTrialCount (no maximum: ``"7"``)."""
+    unfinished = sum(int(status.get(key, 0)) for key in ("trialsRunning", "trialsPending", "trialsKilled"))
+    completed = int(status.get("trials", 0)) - unfinished
+    return f"{completed}/{max_trial_count}" if max_trial_count else str(completed)
 
 
 def _owner(workflow: str | None, uid: str | None) -> Owner | None:
@@ -209,7 +235,7 @@ def wait_command(
     """Create the trial's run object (or find it), wait for Katib's conditions, stop it early, finish the trial.
 
     The run object is deleted once the trial is finished, unless
-    spec.trialTemplate.retain. Outputs: state, objective.
+    spec.trialTemplate.retain. Outputs: as collect's.
     """
     from ..store import Store
 
@@ -218,4 +244,4 @@ def wait_command(
         done = _wait(
             store, name, namespace, trial, run_namespace, owner, poll_seconds, metrics_claim, metrics_root, db_secret
         )
-    write_trial(outputs, done)
+        write_trial(outputs, store, name, namespace, done)

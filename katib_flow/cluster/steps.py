@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class Suggestion:
     state: str
     completed: bool
     resumed: bool = False  # started by an earlier attempt: its run object may exist (the wait step finds it)
+    assignments: dict[str, str] = field(default_factory=dict)
 
     @property
     def runnable(self) -> bool:
@@ -89,6 +90,7 @@ class Result:
     best_parameters: dict[str, str]
     best_objective: float | None
     status: dict[str, Any]
+    max_trial_count: int | None = None
 
 
 def stored_trial(store: Store, name: str, namespace: str | None, trial: str) -> tuple[StoredExperiment, Trial]:
@@ -135,7 +137,14 @@ def suggest_step(
                     metrics_claim=metrics_claim,
                     db_secret=db_secret,
                 )
-            return Suggestion(claim.trial.name, run_object, claim.trial.state.value, claim.completed, claim.resumed)
+            return Suggestion(
+                claim.trial.name,
+                run_object,
+                claim.trial.state.value,
+                claim.completed,
+                claim.resumed,
+                dict(claim.trial.assignments),
+            )
         if claim.completed or waited >= max_wait_seconds:
             return Suggestion("", None, "", claim.completed)
         pause = min(poll_seconds, max_wait_seconds - waited)
@@ -275,7 +284,8 @@ def finish_step(
     whole experiment, however many generations it took. ``watch`` is called
     between polls and raises when waiting is futile (:mod:`.generations`).
     """
-    experiment_id = find_experiment(store, name, namespace).id
+    stored = find_experiment(store, name, namespace)
+    experiment_id = stored.id
     evaluation = evaluate(store, experiment_id)
     while wait and not evaluation.completed:
         if watch is not None:
@@ -294,4 +304,5 @@ def finish_step(
         {a["name"]: a["value"] for a in optimal.get("parameterAssignments", [])},
         objective,
         evaluation.status,
+        stored.experiment.spec.max_trial_count,
     )

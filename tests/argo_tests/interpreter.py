@@ -24,7 +24,12 @@ serves it at the loopback address ``daemons`` gives for its image, which
 becomes the step's ``ip``. Steps that reach the API themselves (``katib-flow step wait``, ``collect``)
 find it through ``KUBECONFIG``. ``retried`` names templates whose every run is
 executed twice, as when Argo retries a step whose first pod did its work and
-then died.
+then died. A template's ``workflows.argoproj.io/display-name`` annotation names
+its node (``display_names``; a name outside Argo's regex errors the node, as
+Argo does); a container template's ``metrics.prometheus`` gauges are emitted
+into ``metrics`` when their ``when`` holds, and a metric Argo could not emit
+(a reference without a value, a value that is not a number) goes to
+``metric_errors``, as Argo records a MetricsError condition.
 """
 
 from __future__ import annotations
@@ -48,6 +53,17 @@ from ..cluster_tests.fake_kubernetes import FakeKubernetes
 _REF = re.compile(r"\{\{\s*([^}=][^}]*?)\s*\}\}")
 _EXPR = re.compile(r"\{\{=\s*asInt\(([\w.-]+)\)\s*([+*])\s*(\d+)\s*\}\}")
 _STEP_OUTPUTS = "/tmp/katib-flow"
+_DISPLAY_NAME = "workflows.argoproj.io/display-name"
+_DISPLAY_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-.]{0,61}[a-zA-Z0-9]$")  # Argo's displayNameRegex
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """One gauge sample Argo would emit: the metric's name, its labels and its value."""
+
+    name: str
+    labels: dict[str, str]
+    value: float
 
 
 @dataclass
@@ -83,6 +99,9 @@ class Interpreter:
     # A daemoned container's image -> the loopback address where the test already serves it (port from the
     # template); the daemon's node then has that ``ip``, as Argo gives a daemoned step's pod IP.
     daemons: dict[str, str] = field(default_factory=dict)
+    display_names: list[str] = field(default_factory=list)
+    metrics: list[Emitted] = field(default_factory=list)
+    metric_errors: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     _folders: Iterator[int] = field(default_factory=itertools.count)
@@ -138,15 +157,51 @@ class Interpreter:
     def _run_template(self, name: str, template: dict[str, Any], inputs: dict[str, str], depth: int) -> Node:
         if "steps" in template:
             return self._steps(template, inputs, depth)
+        shown = template.get("annotations", {}).get(_DISPLAY_NAME)
+        if shown is not None:  # Argo substitutes the template, then checks the name (operator.go executeTemplate)
+            shown = self._substitute(shown, inputs, {})
+            if not _DISPLAY_NAME_RE.match(shown):
+                return Node("Error")
+            with self._lock:
+                self.display_names.append(shown)
         if template.get("daemon"):
             assert template["container"]["image"] in self.daemons, "the test serves every daemoned image"
             return Node("Succeeded", {"ip": self.daemons[template["container"]["image"]]})
         if "container" in template:
             node = self._container(template, inputs)
+            self._emit_metrics(template, inputs, node)
             if name in self.retried:
                 node = self._container(template, inputs)
+                self._emit_metrics(template, inputs, node)
             return node
         return self._resource(template, inputs)
+
+    def _emit_metrics(self, template: dict[str, Any], inputs: dict[str, str], node: Node) -> None:
+        """Argo's computeMetrics for a completed node: substitute, evaluate ``when``, parse the gauge's value."""
+        scope = {"status": node.status, **{f"inputs.parameters.{k}": v for k, v in inputs.items()}}
+        scope.update({f"outputs.parameters.{k}": v for k, v in node.outputs.items()})
+        for metric in template.get("metrics", {}).get("prometheus", []):
+            assert metric.get("help"), "Argo refuses a metric without help"
+            assert re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", metric["name"]), metric["name"]
+            missing = [r for r in _REF.findall(json.dumps(metric)) if r not in scope]
+            if missing:
+                with self._lock:
+                    self.metric_errors.append(f"{metric['name']}: unable to substitute {missing}")
+                continue
+            when = _REF.sub(lambda match: scope[match.group(1)], metric.get("when", ""))
+            if when and not _holds(when):
+                continue
+            value = _REF.sub(lambda match: scope[match.group(1)], metric["gauge"]["value"])
+            labels = {label["key"]: _REF.sub(lambda match: scope[match.group(1)], label["value"]) for label in
+                      metric.get("labels", [])}  # fmt: skip
+            try:
+                sample = Emitted(metric["name"], labels, float(value))
+            except ValueError:
+                with self._lock:
+                    self.metric_errors.append(f"{metric['name']}: {value!r} is not a number")
+                continue
+            with self._lock:
+                self.metrics.append(sample)
 
     # ---- steps -----------------------------------------------------------------------------
 
@@ -245,7 +300,11 @@ class Interpreter:
             return Node("Failed")
         outputs = {}
         for p in template.get("outputs", {}).get("parameters", []):
-            outputs[p["name"]] = Path(_local(p["valueFrom"]["path"], folder)).read_text()
+            path = Path(_local(p["valueFrom"]["path"], folder))
+            if not path.exists() and "default" in p["valueFrom"]:
+                outputs[p["name"]] = p["valueFrom"]["default"]  # Argo's valueFrom.default for a missing file
+            else:
+                outputs[p["name"]] = path.read_text()
             if "globalName" in p:
                 with self._lock:
                     self.global_outputs[p["globalName"]] = outputs[p["name"]]
@@ -354,7 +413,10 @@ def _holds(expression: str) -> bool:
         return any(_holds(part) for part in expression.split("||"))
     for term in expression.split("&&"):
         left, op, right = term.split()
-        if op == "==":
+        if left.startswith("'"):  # a quoted string (govaluate): '...' != ''
+            assert op in ("==", "!=") and left.endswith("'") and right.startswith("'"), term
+            ok = (left == right) == (op == "==")
+        elif op == "==":
             ok = left == right
         else:
             assert op == "<"
