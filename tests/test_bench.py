@@ -113,3 +113,11 @@ def test_grpc_latency_script_runs_and_reports_its_ratio() -> None:
     rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| random ")]
     assert [row[2].strip() for row in rows] == ["0", "10"]
     assert all(float(row[5]) > 0 for row in rows)
+
+
+def test_report_render_script_runs_and_prints_its_ratios() -> None:
+    result = _script("report_render.py", "--trials", "30", "--repeats", "1")
+    (row,) = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| 30 ")]
+    assert float(row[3].strip().removesuffix(" MB")) < 5.0
+    assert row[6].strip().endswith("x") and row[7].strip().endswith("x")
+    assert "fANOVA on 30 trials" in result.stdout

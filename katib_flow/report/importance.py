@@ -3,8 +3,8 @@
 fANOVA (Hutter et al., 2014) fits a random forest to (parameters -> objective)
 and splits the variance of its prediction by parameter. Optuna's evaluator is
 used as is; only the forest is smaller than Optuna's default (64 trees of depth
-64), which takes 8 s on 1,000 trials: 32 trees of depth 8 take 1 s there and
-ranked the parameters the same in ``bench/report_render.py``.
+64), which takes 12 s on 1,000 trials: 32 trees of depth 8 take 1 s there and
+gave the same order, values within 0.02 (bench/RESULTS.md, report rendering).
 """
 
 from __future__ import annotations
