@@ -231,8 +231,10 @@ def compile_command(file: Path, output: Path | None, namespace: str | None, as_t
     (an Argo resource step, or katib-flow's wait step where Argo cannot judge
     the object or trials stop early) -> collect -> decide, and finish, whose
     outputs (best-parameters, best-objective, best-trial, succeeded, reason)
-    are global output parameters (prefixed <name>- in a WorkflowTemplate); the
-    Workflow fails when the experiment failed. Needs Argo Workflows 3.6 or
+    are global output parameters (prefixed <name>- in a WorkflowTemplate),
+    kept current as trials finish (with trials: N/M); the Workflow fails when
+    the experiment failed. Trial nodes are named after their trial (Argo 3.7+)
+    and each trial's objective is a Prometheus gauge. Needs Argo Workflows 3.6 or
     later. Run objects are created in the Workflow's namespace. With --template: a WorkflowTemplate that pipelines can
     reference (templateRef, template main) and the Workflow that runs it; an
     experiment larger than one Workflow (parallelTrialCount x 80 trials) needs

@@ -52,10 +52,7 @@ class DisplayedContainer(Container):
     display_name: str | None = None
 
     def _build_template(self) -> m.Template:
-        template = super()._build_template()
-        if self.display_name:
-            template.annotations = {DISPLAY_NAME: self.display_name}
-        return template
+        return _displayed(super()._build_template(), self.display_name)
 
 
 @dataclass(kw_only=True)
@@ -65,10 +62,13 @@ class DisplayedResource(Resource):
     display_name: str | None = None
 
     def _build_template(self) -> m.Template:
-        template = super()._build_template()
-        if self.display_name:
-            template.annotations = {DISPLAY_NAME: self.display_name}
-        return template
+        return _displayed(super()._build_template(), self.display_name)
+
+
+def _displayed(template: m.Template, display_name: str | None) -> m.Template:
+    if display_name:  # template-level annotations (Template.annotations), not the pod's metadata
+        template.annotations = {DISPLAY_NAME: display_name}
+    return template
 
 
 # ASCII only: Hera's YAML escapes anything else ("\u2192"), which nobody wants to read in a compiled Workflow.
