@@ -5,6 +5,7 @@
     python bench/quality.py --jobs 2 --problems branin mixed --contenders katib-flow/tpe/p1 optuna-tpe
     python bench/quality.py --report-only         # tables from the runs already stored
     python bench/quality.py --quick               # a one-minute smoke run (CI checks that it runs)
+    python bench/quality.py --pbt                 # pbt vs hyperband vs random on a learning-curve task
 
 Runs are appended to a JSON-lines file (``--results``, default
 bench/quality-runs.jsonl) as they finish; a run already there is not repeated,
@@ -383,7 +384,18 @@ def main() -> None:
     )
     parser.add_argument("--report-only", action="store_true", help="print the tables of the stored runs only")
     parser.add_argument("--quick", action="store_true", help="2 problems, 12 trials, 3 seeds, no GP: a smoke run")
+    parser.add_argument(
+        "--pbt",
+        action="store_true",
+        help="only pbt, hyperband and random at equal compute on a learning-curve task (bench/quality_pbt.py)",
+    )
     args = parser.parse_args()
+    if args.pbt:
+        from quality_pbt import pbt_report
+
+        for line in pbt_report(MIN_SEEDS if args.quick else args.seeds):
+            print(line)
+        return
     problems = _problems(args.problems, args.quick)
     contenders = contender_names()
     if args.quick:

@@ -55,3 +55,23 @@ def test_digits_training_script_prints_katib_metrics() -> None:
     ).stdout.splitlines()
     assert len(out) == 2
     assert all("Validation-accuracy=" in line and "Train-accuracy=" in line for line in out)
+
+
+def test_pbt_training_script_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    script = EXAMPLES / "pbt" / "train.py"
+
+    def train(lr: str) -> list[str]:
+        return subprocess.run(
+            [sys.executable, str(script), f"--lr={lr}", "--alpha=0.0001", "--epochs=2", f"--checkpoint={tmp_path}"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout.splitlines()
+
+    first = train("0.01")
+    assert [line.split(":")[0] for line in first] == ["epoch 1", "epoch 2"]
+    # a child (a copy of this folder) goes on from epoch 3 with its own learning rate
+    second = train("0.005")
+    assert [line.split(":")[0] for line in second] == ["epoch 3", "epoch 4"]
+    assert all("Validation-accuracy=" in line for line in first + second)

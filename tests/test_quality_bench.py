@@ -207,3 +207,12 @@ def test_benchmark_workers_run_every_thread_pool_single_threaded() -> None:
     ).stdout
     assert "openmp" in out  # scikit-learn's OpenMP is loaded, so it is limited too
     assert out.strip() == str(sorted({("openblas", 1), ("openmp", 1)}))
+
+
+def test_pbt_quality_table_runs_and_pbt_uses_its_parents_state() -> None:
+    from quality_pbt import best_accuracy, pbt_report
+
+    lines = pbt_report(2, budgets=(100,))
+    assert lines[0].startswith("| epochs in all | pbt: median") and lines[2].startswith("| 100 |")
+    # with enough compute the population's schedule reaches what no single learning rate does
+    assert best_accuracy("pbt", 1600, 0) > best_accuracy("random", 1600, 0)

@@ -33,6 +33,7 @@ from .settings import (
     GridSettings,
     HyperbandSettings,
     MultivariateTpeSettings,
+    PbtSettings,
     RandomSettings,
     SobolSettings,
     TpeSettings,
@@ -84,6 +85,7 @@ ALGORITHM_SETTINGS: dict[str, type[SettingsModel]] = {
     "multivariate-tpe": MultivariateTpeSettings,
     "cmaes": CmaesSettings,
     "hyperband": HyperbandSettings,
+    "pbt": PbtSettings,
 }
 
 _SUGGESTERS: dict[str, str] = {
@@ -95,13 +97,13 @@ _SUGGESTERS: dict[str, str] = {
     "multivariate-tpe": "katib_flow.algorithms.optuna_tpe:MultivariateTpeSuggester",
     "cmaes": "katib_flow.algorithms.optuna_cmaes:CmaesSuggester",
     "hyperband": "katib_flow.algorithms.hyperband:HyperbandSuggester",
+    "pbt": "katib_flow.algorithms.pbt:PbtSuggester",
 }
 
 # Names Katib knows that katib-flow does not run, with the reason a user is given.
 KATIB_ONLY_ALGORITHMS: dict[str, str] = {
     "enas": "neural architecture search (nasConfig) is not supported by katib-flow",
     "darts": "neural architecture search (nasConfig) is not supported by katib-flow",
-    "pbt": "population based training is not supported by katib-flow",
 }
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "GridSettings",
     "HyperbandSettings",
     "MultivariateTpeSettings",
+    "PbtSettings",
     "RandomSettings",
     "SobolSettings",
     "TpeSettings",
@@ -190,3 +191,24 @@ class HyperbandSettings(SettingsModel):
                     )
                 )
         return problems
+
+
+class PbtSettings(SettingsModel):
+    """Katib's pbt (``pkg/suggestion/v1beta1/pbt/service.py``): the three required settings and the optional
+    resample probability, with Katib's ranges."""
+
+    plugin_name: ClassVar[str] = "algorithm pbt"
+    # The checkpoint folder as the trial's container sees it (Katib mounts <experiment>/<trial> of its volume there).
+    suggestion_trial_dir: str = Field(min_length=1)
+    n_population: int = Field(ge=5)
+    truncation_threshold: float = Field(ge=0, le=1)
+    # None: explore by perturbing each value (x0.8 or x1.2, a neighbouring category); else resample each
+    # parameter from the space with this probability.
+    resample_probability: float | None = Field(default=None, ge=0, le=1)
+
+    @field_validator("suggestion_trial_dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise PydanticCustomError("absolute_path", "must be an absolute path inside the trial's container")
+        return value

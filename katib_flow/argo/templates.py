@@ -37,6 +37,7 @@ from hera.workflows import models as m
 from ..algorithms import SUGGESTION_SERVICES_ENV
 from ..cluster.volume import COLLECT_ROOT, METRICS_VOLUME, metrics_mount_path
 from ..earlystopping import EARLY_STOPPING_SERVICES_ENV
+from ..engine.checkpoints import checkpoint_mount
 from ..spec import constants as c
 from ..spec import dump_experiment
 from ..spec.models import Experiment
@@ -107,8 +108,10 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
         env.append(FieldEnv(name="POD_IP", field_path="status.podIP"))
     continues = layout.successor_template is not None
 
-    # File / TensorFlowEvent: trials write to the claim, collect and wait read it (see cluster/volume.py)
-    on_volume = metrics_mount_path(experiment) is not None
+    # File / TensorFlowEvent: trials write to the claim, collect and wait read it (see cluster/volume.py);
+    # pbt: each trial's checkpoint folder is on it too, made by suggest (its parent's copied in)
+    checkpoints = checkpoint_mount(experiment) is not None
+    on_volume = metrics_mount_path(experiment) is not None or checkpoints
     claim = ["--metrics-claim", layout.metrics_claim] if on_volume else []
     root = ["--metrics-root", COLLECT_ROOT] if on_volume else []
     mount = [ExistingVolume(name=METRICS_VOLUME, claim_name=layout.metrics_claim, mount_path=COLLECT_ROOT)]
@@ -193,8 +196,10 @@ def add_templates(experiment: Experiment, conditions: ArgoConditions | None, lay
             "--max-wait-seconds",
             f"{layout.max_wait_seconds:g}",
             *placement,
+            *(root if checkpoints else []),
         ],
         inputs=[Parameter(name="lane"), Parameter(name="iteration")],
+        reads_metrics=checkpoints,
         outputs=["trial", "display-name", "parameters", "run-object", "runnable", "resumed", "completed"],
         asks_services=True,
     )

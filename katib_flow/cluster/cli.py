@@ -91,6 +91,7 @@ def init_command(
 @click.option("--max-wait-seconds", type=float, default=300.0, show_default=True)
 @opt.RUN_NAMESPACE
 @opt.METRICS_CLAIM
+@opt.METRICS_ROOT
 @opt.DB_SECRET
 @opt.DB
 @opt.OUTPUTS
@@ -104,6 +105,7 @@ def suggest_command(
     max_wait_seconds: float,
     run_namespace: str | None,
     metrics_claim: str | None,
+    metrics_root: str | None,
     db_secret: str | None,
     db: str | None,
     outputs: Path,
@@ -114,7 +116,8 @@ def suggest_command(
     The run object is placed in --run-namespace (the Workflow's). ``resumed``
     is true when an earlier attempt started the trial: the lane then uses the
     wait step, which finds the run object that attempt may have created. ``display-name`` is the trial's
-    name as Argo accepts a node's display name.
+    name as Argo accepts a node's display name. For pbt, the trial's checkpoint folder is made on the
+    claim mounted at --metrics-root (its parent's copied in) before the run object exists.
     """
     from ..store import Store
     from .steps import suggest_step
@@ -130,6 +133,7 @@ def suggest_command(
             max_wait_seconds=max_wait_seconds,
             run_namespace=run_namespace,
             metrics_claim=metrics_claim,
+            metrics_root=metrics_root,
             db_secret=db_secret,
         )
     opt.write_outputs(

@@ -33,7 +33,7 @@ from ..spec import constants as c
 from ..spec.models import Experiment
 from ..store import ENV_URL
 from .custom_collector import inject_custom_collector
-from .volume import mount_metrics_volume, pod_specs
+from .volume import mount_checkpoint_volume, mount_metrics_volume, pod_specs
 
 __all__ = ["in_namespace", "prepare_run_object"]
 
@@ -52,6 +52,7 @@ def prepare_run_object(
     placed = in_namespace(run_object, namespace)
     if metrics_claim:
         placed = mount_metrics_volume(placed, experiment, trial, metrics_claim)
+        placed = mount_checkpoint_volume(placed, experiment, trial, metrics_claim)
     placed = inject_custom_collector(placed, experiment, trial)
     template = experiment.spec.trial_template
     primary = (template.primary_container_name if template is not None else None) or ""

@@ -31,16 +31,18 @@ from ..engine import (
     find_experiment,
     finish_trial,
 )
+from ..engine.checkpoints import CheckpointMissingError, checkpoint_mount, parent_of, prepare_checkpoint
 from ..engine.trials import load_trial
 from ..engine.views import trial_view
-from ..exceptions import CollectorError, MetricsGoneError
+from ..exceptions import ClusterError, CollectorError, MetricsGoneError
+from ..history import TrialState
 from ..spec import constants as c
 from ..spec.models import Experiment
 from ..store import Store
 from .kube import RunObjects
 from .placement import in_namespace, prepare_run_object
 from .pods import PodLogs, primary_pod_selector
-from .volume import collected_path
+from .volume import checkpoint_folder, collected_path
 
 __all__ = [
     "Decision",
@@ -110,6 +112,7 @@ def suggest_step(
     max_wait_seconds: float = 300.0,
     run_namespace: str | None = None,
     metrics_claim: str | None = None,
+    metrics_root: str | None = None,
     db_secret: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Suggestion:
@@ -127,6 +130,12 @@ def suggest_step(
         claim = claim_trial(store, stored.id, (lane, iteration), start=True)
         if claim.trial is not None:
             run_object = claim.rendered.run_object if claim.rendered is not None else None
+            if run_object is not None and not claim.resumed and checkpoint_mount(stored.experiment) is not None:
+                try:
+                    _prepare_checkpoint(stored.experiment, claim.trial, metrics_root)
+                except CheckpointMissingError as err:
+                    finish_trial(store, stored.id, claim.trial.name, Outcome.FAILED, f"Trial failed: {err}")
+                    return Suggestion(claim.trial.name, None, TrialState.FAILED.value, False)
             if run_object is not None:
                 run_object = prepare_run_object(
                     run_object,
@@ -150,6 +159,14 @@ def suggest_step(
         pause = min(poll_seconds, max_wait_seconds - waited)
         sleep(pause)
         waited += pause
+
+
+def _prepare_checkpoint(experiment: Experiment, trial: Trial, metrics_root: str | None) -> None:
+    if metrics_root is None:
+        raise ClusterError("a pbt experiment's suggest step needs the metrics claim mounted (--metrics-root)")
+    folder = Path(str(checkpoint_folder(experiment, trial.name, metrics_root)))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    prepare_checkpoint(folder.parent, trial.name, parent_of(trial.data))
 
 
 def collect_step(

@@ -27,16 +27,20 @@ from ..spec import constants as c
 from ..spec.models import Experiment
 
 __all__ = [
+    "CHECKPOINTS",
     "COLLECT_ROOT",
     "METRICS_VOLUME",
+    "checkpoint_folder",
     "collected_path",
     "metrics_mount_path",
+    "mount_checkpoint_volume",
     "mount_metrics_volume",
     "pod_specs",
     "primary_pod_spec",
 ]
 
 METRICS_VOLUME = "katib-flow-metrics"
+CHECKPOINTS = "checkpoints"  # PBT's checkpoint folders on the same claim: checkpoints/<experiment>/<trial>
 COLLECT_ROOT = "/katib-flow/metrics"
 _DECIDING = ("Chief", "Master", "Launcher")
 
@@ -70,10 +74,35 @@ def collected_path(experiment: Experiment, trial: str, root: str = COLLECT_ROOT)
 def mount_metrics_volume(run_object: dict[str, Any], experiment: Experiment, trial: str, claim: str) -> dict[str, Any]:
     """The run object with the claim mounted in its primary container (unchanged for other collectors)."""
     folder = metrics_mount_path(experiment)
-    template = experiment.spec.trial_template
-    if folder is None or template is None:
+    return run_object if folder is None else _mount_claim(run_object, experiment, claim, folder, trial)
+
+
+def checkpoint_folder(experiment: Experiment, trial: str, root: str = COLLECT_ROOT) -> PurePosixPath:
+    """Where a step that mounts the claim at ``root`` finds a PBT trial's checkpoint folder (Katib's
+    ``<experiment>/<trial>`` of the suggestion volume, under ``checkpoints/`` of the metrics claim)."""
+    return PurePosixPath(root) / CHECKPOINTS / (experiment.name or "") / trial
+
+
+def mount_checkpoint_volume(
+    run_object: dict[str, Any], experiment: Experiment, trial: str, claim: str
+) -> dict[str, Any]:
+    """PBT: the trial's checkpoint folder mounted at ``suggestion_trial_dir`` (as Katib's webhook does)."""
+    from ..engine.checkpoints import checkpoint_mount
+
+    mount = checkpoint_mount(experiment)
+    if mount is None:
         return run_object
+    sub_path = str(checkpoint_folder(experiment, trial, "/")).lstrip("/")
+    return _mount_claim(run_object, experiment, claim, mount.rstrip("/") or "/", sub_path)
+
+
+def _mount_claim(
+    run_object: dict[str, Any], experiment: Experiment, claim: str, mount_path: str, sub_path: str
+) -> dict[str, Any]:
+    template = experiment.spec.trial_template
     mounted: dict[str, Any] = json.loads(json.dumps(run_object))  # no shared sub-objects, unlike deepcopy
+    if template is None:
+        return mounted
     primary = template.primary_container_name or ""
     pod = primary_pod_spec(mounted, primary)
     if pod is None:
@@ -82,8 +111,9 @@ def mount_metrics_volume(run_object: dict[str, Any], experiment: Experiment, tri
     pod["volumes"] = [*volumes, {"name": METRICS_VOLUME, "persistentVolumeClaim": {"claimName": claim}}]
     for container in pod["containers"]:
         if container.get("name") == primary:
-            mounts = [m for m in container.get("volumeMounts", []) if m.get("name") != METRICS_VOLUME]
-            container["volumeMounts"] = [*mounts, {"name": METRICS_VOLUME, "mountPath": folder, "subPath": trial}]
+            mounts = [m for m in container.get("volumeMounts", []) if m.get("mountPath") != mount_path]
+            mount = {"name": METRICS_VOLUME, "mountPath": mount_path, "subPath": sub_path}
+            container["volumeMounts"] = [*mounts, mount]
     return mounted
 
 

@@ -52,6 +52,7 @@ class Trial:
     created_at: datetime | None = None
     start_time: datetime | None = None
     completion_time: datetime | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # what the algorithm attached (PBT: generation, parent)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def trial_view(row: TrialRow) -> Trial:
         created_at=row.created_at,
         start_time=row.start_time,
         completion_time=row.completion_time,
+        data=dict(row.data or {}),
     )
 
 

@@ -159,6 +159,8 @@ def proposals_reply(
         item = reply.parameter_assignments.add(trial_name=name)
         for key, value in proposal.assignments.items():
             item.assignments.add(name=key, value=value)
+        # Katib puts these on the Trial it creates (pbt: pbt.suggestion.katib.kubeflow.org/generation, parent)
+        item.labels.update({str(k): str(v) for k, v in proposal.data.get("labels", {}).items()})
         if proposal.data:
             kept[name] = proposal.data
     reply.algorithm.algorithm_name = experiment.spec.algorithm.algorithm_name

@@ -71,6 +71,11 @@ class ExperimentFolder:
     def trial(self, trial: str) -> Path:
         return self.path / trial
 
+    @property
+    def checkpoints(self) -> Path:
+        """PBT's checkpoint folders, one per trial (``suggestion_trial_dir``): deleted and moved with the rest."""
+        return self.path / "checkpoints"
+
 
 def remove_experiment_folder(workdir: Path, name: str, namespace: str, identity: str) -> Path | None:
     """Delete the experiment's trial folders if they are this stored experiment's; returns what was removed."""

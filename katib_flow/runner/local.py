@@ -32,6 +32,7 @@ from ..engine import (
     finish_trial,
     record_observations,
 )
+from ..engine.checkpoints import CheckpointMissingError, checkpoint_mount, parent_of, prepare_checkpoint
 from ..engine.feed import MetricsFeed, follow_events, follow_pushed, tail_file
 from ..exceptions import TrialExecutionError
 from ..spec import constants as c
@@ -156,6 +157,10 @@ class LocalRunner:
         """Run the trial and finish it; the next slot's claim when it was made with the finish."""
         try:
             return self._run_process(trial, rendered, next_slot)
+        except CheckpointMissingError as err:  # PBT: the trial cannot start from its parent's model
+            failed = finish_trial(self.store, self.experiment_id, trial.name, Outcome.FAILED, f"Trial failed: {err}")
+            self.reporter.trial_finished(failed, 0.0)
+            return None
         except OSError as err:  # the trial folder could not be written: the run cannot go on
             message = f"Trial is killed: the runner could not prepare its folder: {err.strerror or err}"
             finish_trial(self.store, self.experiment_id, trial.name, Outcome.KILLED, message)
@@ -179,10 +184,17 @@ class LocalRunner:
             local_source = workspace.local(fs_path)
             (local_source.parent if kind == c.COLLECTOR_FILE else local_source).mkdir(parents=True, exist_ok=True)
         command = rendered.command
-        argv = resolve_relative(workspace.remap(command.argv, collector_dirs), self.base_dir)
+        argv, command_env = list(command.argv), dict(command.env)
+        mount = checkpoint_mount(self.experiment)
+        if mount is not None:  # PBT: the trial's own checkpoint folder, its parent's copied in first
+            checkpoint = prepare_checkpoint(self.folder.checkpoints, trial.name, parent_of(trial.data))
+            argv = workspace.bind(argv, mount, checkpoint)
+            bound = workspace.bind(list(command_env.values()), mount, checkpoint)
+            command_env = dict(zip(command_env, bound, strict=True))
+        argv = resolve_relative(workspace.remap(argv, collector_dirs), self.base_dir)
         env = {
             **os.environ,
-            **workspace.remap_env(command.env, collector_dirs),
+            **workspace.remap_env(command_env, collector_dirs),
             TRIAL_ENV: trial.name,
             KATIB_TRIAL_ENV: trial.name,  # as Katib's webhook gives it (a script written for Katib reads it)
             EXPERIMENT_ENV: str(self.experiment_id),

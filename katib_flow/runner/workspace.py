@@ -57,6 +57,21 @@ class Workspace:
 
         return [_ABSOLUTE.sub(replace, text) for text in texts]
 
+    @staticmethod
+    def bind(texts: Sequence[str], container_dir: str, local_dir: Path) -> list[str]:
+        """``texts`` with every path equal to or inside ``container_dir`` moved into ``local_dir`` (a mount)."""
+        anchor = posixpath.normpath(container_dir)
+
+        def replace(match: re.Match[str]) -> str:
+            path = posixpath.normpath(match.group(1))
+            if path != anchor and not path.startswith(anchor.rstrip("/") + "/"):
+                return match.group(0)
+            inside = posixpath.relpath(path, anchor)
+            local = local_dir if inside == "." else local_dir / inside
+            return str(local) + ("/" if match.group(1).endswith("/") else "")
+
+        return [_ABSOLUTE.sub(replace, text) for text in texts]
+
     def remap_env(self, env: Mapping[str, str], collector_dirs: Iterable[str]) -> dict[str, str]:
         dirs = list(collector_dirs)
         return dict(zip(env, self.remap(list(env.values()), dirs), strict=True))

@@ -56,10 +56,19 @@ HYPERBAND = [
 ]
 
 
+PBT = [
+    AlgorithmSetting(name="suggestion_trial_dir", value="/var/log/katib/checkpoints/"),
+    AlgorithmSetting(name="n_population", value="8"),
+    AlgorithmSetting(name="truncation_threshold", value="0.25"),
+]
+
+
 def case(name: str, *, tiny: bool = False) -> tuple[SearchSpace, list[AlgorithmSetting]]:
     """A space and settings that algorithm ``name`` accepts."""
     if name == "hyperband":
         return (TINY_WITH_EPOCHS if tiny else WITH_EPOCHS), HYPERBAND
+    if name == "pbt":
+        return (TINY if tiny else MIXED), PBT
     if tiny:
         return TINY, []
     return (COUNTABLE if name == "grid" else MIXED), []

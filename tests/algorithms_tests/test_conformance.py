@@ -16,8 +16,9 @@ from .conformance import case, drive, make, record
 
 ALGORITHMS = algorithm_names()
 # Hyperband promotes the same configurations with a larger resource and overwrites the resource
-# parameter outside its feasible space, exactly as Katib does.
-REPEATS_BY_DESIGN = {"hyperband"}
+# parameter outside its feasible space, exactly as Katib does. PBT's exploit copies a good member's values
+# (its model trains on from a checkpoint), and a population never runs out of generations.
+REPEATS_BY_DESIGN = {"hyperband", "pbt"}
 # Grid search visits the grid in row-major order unless random_state asks for a shuffled order.
 SEED_FREE = {"grid"}
 
@@ -67,7 +68,7 @@ def test_n_is_honoured(name: str, n: int) -> None:
     assert len(proposals) == n
 
 
-@pytest.mark.parametrize("name", ALGORITHMS)
+@pytest.mark.parametrize("name", sorted(set(ALGORITHMS) - {"pbt"}))  # two exploits may copy one member
 def test_batch_holds_no_duplicate_points(name: str) -> None:
     space, settings = case(name)
     history: list[TrialRecord] = []

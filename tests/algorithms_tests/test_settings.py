@@ -26,10 +26,11 @@ def test_every_katib_hp_algorithm_is_registered() -> None:
         "multivariate-tpe",
         "cmaes",
         "hyperband",
+        "pbt",
     }
 
 
-@pytest.mark.parametrize("name", sorted(set(ALGORITHM_SETTINGS) - {"hyperband"}))
+@pytest.mark.parametrize("name", sorted(set(ALGORITHM_SETTINGS) - {"hyperband", "pbt"}))  # they require settings
 def test_algorithms_accept_empty_settings_and_random_state(name: str) -> None:
     model = settings_model(name)
     assert model.from_entries([]) is not None
@@ -117,8 +118,31 @@ def test_unknown_algorithm_error_is_key_and_value_error() -> None:
 
 
 def test_katib_only_algorithms_say_why() -> None:
-    with pytest.raises(UnknownAlgorithmError, match="population based training is not supported"):
-        settings_model("pbt")
+    with pytest.raises(UnknownAlgorithmError, match="neural architecture search"):
+        settings_model("enas")
+
+
+def test_pbt_settings_follow_katibs_rules() -> None:
+    model = settings_model("pbt")
+    good = {"suggestion_trial_dir": "/var/log/katib/checkpoints/", "n_population": "40", "truncation_threshold": "0.2"}
+    settings = model.from_entries(_entries(**good))
+    assert settings.model_dump() == {
+        "suggestion_trial_dir": "/var/log/katib/checkpoints/",
+        "n_population": 40,
+        "truncation_threshold": 0.2,
+        "resample_probability": None,
+    }
+    for bad, message in (
+        ({"n_population": "4"}, "greater than or equal to 5"),
+        ({"truncation_threshold": "1.5"}, "less than or equal to 1"),
+        ({"resample_probability": "-0.1"}, "greater than or equal to 0"),
+        ({"suggestion_trial_dir": "checkpoints"}, "must be an absolute path inside the trial's container"),
+    ):
+        with pytest.raises(InvalidSettingsError, match=message):
+            model.from_entries(_entries(**{**good, **bad}))
+    with pytest.raises(InvalidSettingsError) as missing:
+        model.from_entries([])
+    assert len(missing.value.problems) == 3  # each required setting named
 
 
 def test_medianstop_defaults_and_ranges() -> None:
