@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,3 +119,41 @@ def test_a_population_runs_on_argo_each_trial_from_its_parents_checkpoint_on_the
             assert json.loads((folders / lineage[-2] / "lineage.json").read_text()) == lineage[:-1]
     lengths = [len(json.loads((folders / job["metadata"]["name"] / "lineage.json").read_text())) for job in jobs]
     assert sorted(lengths) == [1] * 5 + [2] * 2  # generation 0, then two members of generation 1
+
+
+# A stand-in for Katib's simple-pbt image (/opt/pbt/pbt_test.py): the same flags, a checkpoint read if present
+# and written back, the same output line.
+STAND_IN = r"""
+import argparse, os, pickle
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float)
+parser.add_argument("--epochs", type=int)
+parser.add_argument("--checkpoint")
+opt = parser.parse_args()
+path = os.path.join(opt.checkpoint, "training.ckpt")
+state = pickle.load(open(path, "rb")) if os.path.exists(path) else {"step": 1, "accuracy": 0.0}
+state["accuracy"] = min(100.0, state["accuracy"] + 100 * opt.lr * opt.epochs)
+state["step"] += opt.epochs
+os.makedirs(opt.checkpoint, exist_ok=True)
+pickle.dump(state, open(path, "wb"))
+print(f"epoch {state['step']}:\nlr={opt.lr:0.4f}\nValidation-accuracy={state['accuracy'] / 100:0.4f}")
+"""
+
+
+def test_katibs_simple_pbt_runs_locally_with_a_stand_in_for_its_image(tmp_path: Path) -> None:
+    from katib_flow.runner import run_experiment
+
+    (tmp_path / "pbt_test.py").write_text(STAND_IN)
+    document = yaml.safe_load(SIMPLE_PBT)
+    document["spec"]["maxFailedTrialCount"] = 2
+    container = document["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
+    container["command"][:2] = [sys.executable, str(tmp_path / "pbt_test.py")]
+    result = run_experiment(
+        Experiment.model_validate(document), db=f"sqlite:///{tmp_path / 'db.sqlite'}", workdir=tmp_path / "work"
+    )
+    assert result.reason == "ExperimentMaxTrialsReached"
+    assert result.status["trialsSucceeded"] == 2
+    folders = tmp_path / "work" / "runs" / "kubeflow.simple-pbt" / "checkpoints"
+    assert sorted(p.name for p in folders.iterdir()) == sorted(result.status["succeededTrialList"])
+    assert all((folder / "training.ckpt").is_file() for folder in folders.iterdir())
+    assert not (Path("/var/log/katib/checkpoints") / "training.ckpt").exists()  # nothing written outside the workdir

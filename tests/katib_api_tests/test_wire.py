@@ -74,3 +74,17 @@ def test_a_message_katib_serializes_parses_into_katib_flows_and_back_unchanged()
     assert ours.experiment.spec.parameter_specs.parameters[0].feasible_space.distribution == 2  # LOG_UNIFORM
     assert dict(ours.trials[0].spec.labels) == {"pbt.suggestion.katib.kubeflow.org/generation": "0"}
     assert ours.SerializeToString(deterministic=True) == request.SerializeToString(deterministic=True)
+
+
+def test_a_proposals_labels_become_the_trials_labels_in_the_reply() -> None:
+    from katib_flow.algorithms.pbt import GENERATION_LABEL, PARENT_LABEL
+    from katib_flow.history import Proposal
+    from katib_flow.katib_api.convert import proposals_reply
+    from katib_flow.spec import Experiment
+
+    experiment = Experiment.model_validate(
+        {"metadata": {"name": "p"}, "spec": {"algorithm": {"algorithmName": "pbt", "algorithmSettings": []}}}
+    )
+    labels = {GENERATION_LABEL: "1", PARENT_LABEL: "p-0a1b2c3d"}
+    reply = proposals_reply([Proposal({"lr": "0.01"}, {"labels": labels})], ["p-9f8e7d6c"], experiment, {})
+    assert dict(reply.parameter_assignments[0].labels) == labels  # what Katib's controller puts on the Trial
