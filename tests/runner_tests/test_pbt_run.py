@@ -14,7 +14,7 @@ from katib_flow.algorithms.pbt import GENERATION_LABEL, PARENT_LABEL
 from katib_flow.engine import find_experiment
 from katib_flow.store import Store, TrialRow
 
-from .helpers import run_cli, start_cli, stored_status, wait_for_succeeded
+from .helpers import run_cli, start_cli, stored_status, trial_experiment, wait_for_succeeded
 
 # A stand-in for a training program that resumes: it reads the lineage its checkpoint folder holds (its
 # parent's, copied in), appends itself, and scores better the longer the lineage (more epochs trained).
@@ -33,54 +33,30 @@ print(f"accuracy={min(0.99, 0.5 + 0.1 * len(lineage) - abs(x - 0.3)):.6f}")
 
 
 def pbt_experiment(name: str, *, trials: int, delay: float = 0.0) -> dict[str, Any]:
-    return {
-        "apiVersion": "kubeflow.org/v1beta1",
-        "kind": "Experiment",
-        "metadata": {"name": name},
-        "spec": {
-            "objective": {"type": "maximize", "objectiveMetricName": "accuracy"},
-            "algorithm": {
-                "algorithmName": "pbt",
-                "algorithmSettings": [
-                    {"name": "suggestion_trial_dir", "value": "/var/log/katib/checkpoints/"},
-                    {"name": "n_population", "value": "5"},
-                    {"name": "truncation_threshold", "value": "0.4"},
-                ],
-            },
-            "parallelTrialCount": 3,
-            "maxTrialCount": trials,
-            "maxFailedTrialCount": 3,
-            "parameters": [{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "0", "max": "1"}}],
-            "trialTemplate": {
-                "primaryContainerName": "main",
-                "trialParameters": [{"name": "x", "reference": "x"}],
-                "trialSpec": {
-                    "apiVersion": "batch/v1",
-                    "kind": "Job",
-                    "spec": {
-                        "template": {
-                            "spec": {
-                                "containers": [
-                                    {
-                                        "name": "main",
-                                        "image": "python:3.11",
-                                        "command": [
-                                            sys.executable,
-                                            "program.py",
-                                            "--x=${trialParameters.x}",
-                                            "--checkpoint=/var/log/katib/checkpoints/",
-                                            f"--delay={delay}",
-                                        ],
-                                    }
-                                ],
-                                "restartPolicy": "Never",
-                            }
-                        }
-                    },
-                },
-            },
-        },
+    """The runner tests' Job experiment, with pbt (population 5) and the stand-in program above."""
+    settings = {
+        "suggestion_trial_dir": "/var/log/katib/checkpoints/",
+        "n_population": "5",
+        "truncation_threshold": "0.4",
     }
+    doc = trial_experiment(
+        name,
+        [],
+        objective={"type": "maximize", "objectiveMetricName": "accuracy"},
+        algorithm={"algorithmName": "pbt", "algorithmSettings": [{"name": k, "value": v} for k, v in settings.items()]},
+        parallelTrialCount=3,
+        maxTrialCount=trials,
+        maxFailedTrialCount=3,
+    )
+    container = doc["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = [
+        sys.executable,
+        "program.py",
+        "--x=${trialParameters.x}",
+        "--checkpoint=/var/log/katib/checkpoints/",
+        f"--delay={delay}",
+    ]
+    return doc
 
 
 def _write(folder: Path, doc: dict[str, Any]) -> Path:
