@@ -39,11 +39,13 @@ def checkpoint_mount(experiment: Experiment) -> str | None:
 
 
 def parent_of(data: Mapping[str, Any]) -> str | None:
-    """The trial whose checkpoint a trial starts from (PBT's record in the trial's data)."""
-    from ..algorithms.pbt import pbt_data
+    """The trial whose checkpoint a trial starts from: PBT's record in the trial's data, else Katib's parent
+    label (a trial an external algorithm service proposed)."""
+    from ..algorithms.pbt import PARENT_LABEL, pbt_data
 
     record = pbt_data(dict(data))
-    parent = record.get("parent") if record else None
+    labels = data.get("labels")
+    parent = record.get("parent") if record else labels.get(PARENT_LABEL) if isinstance(labels, dict) else None
     return str(parent) if parent else None
 
 

@@ -192,5 +192,7 @@ class GrpcSuggester(Suggester[SettingsModel]):
         for item in list(reply.parameter_assignments)[:n]:
             attached = dict(by_name.get(item.trial_name, {})) if item.trial_name else {}
             attached[_SETTINGS] = returned
+            if item.labels:  # Katib puts them on the Trial (pbt: generation and parent)
+                attached["labels"] = dict(item.labels)
             proposals.append(Proposal({a.name: a.value for a in item.assignments}, attached))
         return proposals

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,3 +139,19 @@ def test_generations_go_on_and_each_is_planned_the_same_in_every_process() -> No
     assert all(m is not None for m in members)
     names = {t.name for t in history}
     assert all(m["parent"] in names for m in members if m and m["generation"] > 0)
+
+
+def test_a_parent_named_only_by_katibs_label_is_still_the_parent(tmp_path: Path) -> None:
+    from katib_flow.engine.checkpoints import CheckpointMissingError, parent_of, prepare_checkpoint
+
+    assert parent_of({"labels": {PARENT_LABEL: "p-1"}}) == "p-1"  # e.g. proposed by an external pbt service
+    assert parent_of({"pbt": {"generation": 0, "member": 0, "parent": None}}) is None
+    with pytest.raises(CheckpointMissingError, match="parent trial p-1 is missing"):
+        prepare_checkpoint(tmp_path, "c-1", "p-1")  # a parent this run never made: refused, not started empty
+    (tmp_path / "p-1").mkdir()
+    (tmp_path / "p-1" / "model").write_text("weights")
+    copied = prepare_checkpoint(tmp_path, "c-1", "p-1")
+    (copied / "model").write_text("trained on")
+    assert (tmp_path / "p-1" / "model").read_text() == "weights"  # the parent's folder is never written
+    assert prepare_checkpoint(tmp_path, "c-1", "p-1").joinpath("model").read_text() == "weights"  # a retry: afresh
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c-1", "p-1"]  # no partial copy left behind
