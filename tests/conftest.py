@@ -33,6 +33,13 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
     yield from mariadb_server(tmp_path_factory)
 
 
+@pytest.fixture
+def mysql_url(mariadb: MariaDB) -> str:
+    """A fresh MariaDB database, what the Argo steps use on a cluster: the longest interpreter runs use it
+    alone (the store's behaviour on both backends is covered by the engine, step and runner tests)."""
+    return mariadb.database_url()
+
+
 @pytest.fixture(params=["sqlite", "mariadb"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh database URL: the same tests run on SQLite and on a real MariaDB."""

@@ -60,14 +60,14 @@ def test_an_evicted_run_trial_pod_leaves_its_job_running_and_collect_waits_for_i
 
 
 def test_a_trial_started_by_an_earlier_workflow_is_waited_for_not_created_again(
-    db_url: str, kube: FakeKubernetes, tmp_path: Path
+    mysql_url: str, kube: FakeKubernetes, tmp_path: Path
 ) -> None:
     from ..cluster_tests.fake_jobs import JobController
 
     wire = experiment("resumed", parallel=1, max_trials=2, max_failed=2)
     document = yaml.safe_load(compile_workflow(wire).to_yaml())
     namespace = document["metadata"].get("namespace") or "default"
-    with Store(db_url) as store:  # an earlier Workflow claimed slot (0, 0), created its Job, then died
+    with Store(mysql_url) as store:  # an earlier Workflow claimed slot (0, 0), created its Job, then died
         init_step(store, wire)
         earlier = suggest_step(store, "resumed", None, 0, 0, run_namespace=namespace)
     assert earlier.run_object is not None
@@ -77,8 +77,8 @@ def test_a_trial_started_by_an_earlier_workflow_is_waited_for_not_created_again(
     configuration = client.Configuration()
     configuration.host = kube.url
     RunObjects(KubernetesApi(client.ApiClient(configuration))).get_or_create(earlier.run_object)
-    argo = run_on_argo(wire, db_url, kube, tmp_path)
-    with Store(db_url) as store:
+    argo = run_on_argo(wire, mysql_url, kube, tmp_path)
+    with Store(mysql_url) as store:
         trials = _trials(store, "resumed")
     assert trials[0][0] == earlier.trial and [state for _, state, _ in trials] == ["Failed", "Succeeded"]
     assert [j["metadata"]["name"] for j in kube.ever_created("Job")].count(earlier.trial) == 1

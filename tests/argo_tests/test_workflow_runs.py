@@ -118,13 +118,13 @@ def _trials(store: Store, name: str) -> list[tuple[str, str, float | None]]:
 
 
 def test_a_compiled_workflow_reaches_max_trial_count_like_the_local_runner(
-    db_url: str, kube: FakeKubernetes, tmp_path: Path
+    mysql_url: str, kube: FakeKubernetes, tmp_path: Path
 ) -> None:
     wire = experiment("lanes", parallel=1, max_trials=3)
-    argo = run_on_argo(wire, db_url, kube, tmp_path / "argo")
+    argo = run_on_argo(wire, mysql_url, kube, tmp_path / "argo")
     local_db = f"sqlite:///{tmp_path / 'local.db'}"
     run_experiment(wire, db=local_db, workdir=tmp_path / "local")
-    with Store(db_url) as on_argo, Store(local_db) as locally:
+    with Store(mysql_url) as on_argo, Store(local_db) as locally:
         assert _trials(on_argo, "lanes") == _trials(locally, "lanes")  # same seed, same trials, same results
         status = evaluate(on_argo, find_experiment(on_argo, "lanes").id)
     assert status.reason == "ExperimentMaxTrialsReached"
@@ -136,10 +136,12 @@ def test_a_compiled_workflow_reaches_max_trial_count_like_the_local_runner(
     assert argo.calls["record-status"] == 1
 
 
-def test_parallel_lanes_stop_at_the_goal_and_count_failures(db_url: str, kube: FakeKubernetes, tmp_path: Path) -> None:
+def test_parallel_lanes_stop_at_the_goal_and_count_failures(
+    mysql_url: str, kube: FakeKubernetes, tmp_path: Path
+) -> None:
     wire = experiment("goal", parallel=3, max_trials=30, goal=0.06, max_failed=30)
-    argo = run_on_argo(wire, db_url, kube, tmp_path)
-    with Store(db_url) as store:
+    argo = run_on_argo(wire, mysql_url, kube, tmp_path)
+    with Store(mysql_url) as store:
         result = evaluate(store, find_experiment(store, "goal").id)
         trials = _trials(store, "goal")
     assert result.reason == "ExperimentGoalReached"
@@ -152,11 +154,11 @@ def test_parallel_lanes_stop_at_the_goal_and_count_failures(db_url: str, kube: F
 
 
 def test_retried_steps_create_no_duplicate_trial_and_store_no_observation_twice(
-    db_url: str, kube: FakeKubernetes, tmp_path: Path
+    mysql_url: str, kube: FakeKubernetes, tmp_path: Path
 ) -> None:
     wire = experiment("retried", parallel=2, max_trials=3)
-    run_on_argo(wire, db_url, kube, tmp_path, retried=frozenset({"suggest", "collect", "init"}))
-    with Store(db_url) as store:
+    run_on_argo(wire, mysql_url, kube, tmp_path, retried=frozenset({"suggest", "collect", "init"}))
+    with Store(mysql_url) as store:
         trials = _trials(store, "retried")
         with store.session() as session:
             observations = session.execute(select(func.count()).select_from(ObservationRow)).scalar_one()
