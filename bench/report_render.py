@@ -115,7 +115,7 @@ def bench(trials: int, repeats: int, workdir: Path) -> None:
         default = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
         default_s = time.perf_counter() - start
     start = time.perf_counter()
-    mine = parameter_importance(data.space, data.minimize, data.trials)
+    mine = parameter_importance(data.space, data.minimize, data.scored)
     mine_s = time.perf_counter() - start
     same = [n for n, _ in mine.values] == list(default)
     ours_text = ", ".join(f"{n} {v:.2f}" for n, v in mine.values)

@@ -8,12 +8,13 @@ algorithm attached when it proposed the trial (e.g. CMA-ES generation state).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["Proposal", "TrialRecord", "TrialState"]
+__all__ = ["Proposal", "TrialRecord", "TrialState", "finite_objective"]
 
 
 class TrialState(str, Enum):
@@ -36,6 +37,14 @@ class TrialState(str, Enum):
     def has_objective(self) -> bool:
         """Finished with a usable objective value (Katib feeds early-stopped trials to algorithms too)."""
         return self in (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED)
+
+
+def finite_objective(state: TrialState, objective: float | None) -> float | None:
+    """The objective a finished trial gives algorithms and plots: a number, from a state that has one
+    (Succeeded, EarlyStopped); None otherwise, and for a value that is not finite."""
+    if state.has_objective and objective is not None and math.isfinite(objective):
+        return objective
+    return None
 
 
 @dataclass(frozen=True)

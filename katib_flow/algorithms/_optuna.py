@@ -8,7 +8,6 @@ exactly what it would have seen in a long-lived process.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from optuna.storages import InMemoryStorage
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
-from ..history import Proposal, TrialRecord
+from ..history import Proposal, TrialRecord, finite_objective
 from ..space import CategoricalParameter, DiscreteParameter, DoubleParameter, IntParameter, SearchSpace
 from ..spec import constants as c
 from ._values import draw_free, finite_size, point_key, snap, taken_keys
@@ -148,8 +147,9 @@ def rebuild_study(
         if params is None:
             continue
         attrs = dict(t.data.get(_ATTRS, {}))
-        if t.state.has_objective and t.objective is not None and math.isfinite(t.objective):
-            state, value = OptunaState.COMPLETE, t.objective
+        objective = finite_objective(t.state, t.objective)
+        if objective is not None:
+            state, value = OptunaState.COMPLETE, objective
         elif t.state.is_active:
             state, value = OptunaState.RUNNING, None
         else:

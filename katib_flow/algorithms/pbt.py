@@ -37,13 +37,12 @@ Departures from Katib, on purpose (docs/algorithms.md):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..history import Proposal, TrialRecord, TrialState
+from ..history import Proposal, TrialRecord, TrialState, finite_objective
 from ..space import CategoricalParameter, DiscreteParameter, Parameter
 from ._values import from_unit, snap
 from .base import Suggester
@@ -158,7 +157,7 @@ def _each(generation: dict[int, list[TrialRecord]], size: int) -> list[list[Tria
 
 
 def _usable(t: TrialRecord) -> bool:
-    return t.state.has_objective and t.objective is not None and math.isfinite(t.objective)
+    return finite_objective(t.state, t.objective) is not None
 
 
 def _scored(trials: list[TrialRecord]) -> bool:

@@ -29,7 +29,7 @@ from skopt.learning.gaussian_process.kernels import WhiteKernel
 from skopt.space import Categorical, Dimension, Integer, Real
 from skopt.utils import cook_estimator
 
-from ..history import Proposal, TrialRecord
+from ..history import Proposal, TrialRecord, finite_objective
 from ..space import (
     CategoricalParameter,
     DiscreteParameter,
@@ -392,9 +392,10 @@ class SkoptBayesianSuggester(Suggester[BayesianOptimizationSettings]):
                 continue
             if not all(a.dimension.__contains__(v) for (_, a), v in zip(active, x, strict=True)):
                 continue  # outside the current space (it was narrowed on resume)
-            if t.state.has_objective and t.objective is not None and np.isfinite(t.objective):
+            objective = finite_objective(t.state, t.objective)
+            if objective is not None:
                 X.append(x)
-                y.append(t.objective if self.minimize else -t.objective)
+                y.append(objective if self.minimize else -objective)
             elif t.state.is_active:
                 pending.append(x)
         return X, y, pending

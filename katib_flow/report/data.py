@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select
 
 from ..engine import Evaluation, StoredExperiment, Trial, evaluate
 from ..engine.clock import now
 from ..engine.views import trial_view
-from ..history import TrialState
+from ..history import finite_objective
 from ..space import SearchSpace
 from ..store import ObservationRow, Store, TrialRow
 
@@ -41,7 +42,8 @@ class ReportData:
     generated: datetime = field(default_factory=now)
     running: bool = False  # a runner holds the experiment now
 
-    @property
+    # Derived once per report: the figures, the table and the template each ask for these.
+    @cached_property
     def space(self) -> SearchSpace:
         return SearchSpace.from_spec(self.stored.experiment.spec)
 
@@ -60,21 +62,16 @@ class ReportData:
         objective = self.stored.experiment.spec.objective
         return objective.goal if objective else None
 
-    @property
+    @cached_property
     def scored(self) -> list[Trial]:
         """Trials with a finite objective that algorithms use (Succeeded and EarlyStopped), in creation order."""
-        return [
-            t for t in self.trials if t.state.has_objective and t.objective is not None and math.isfinite(t.objective)
-        ]
+        return [t for t in self.trials if finite_objective(t.state, t.objective) is not None]
 
-    @property
+    @cached_property
     def best(self) -> Trial | None:
         optimal = self.evaluation.status.get("currentOptimalTrial") or {}
         name = optimal.get("bestTrialName")
         return next((t for t in self.trials if t.name == name), None) if name else None
-
-    def count(self, *states: TrialState) -> int:
-        return sum(1 for t in self.trials if t.state in states)
 
 
 def load_report_data(store: Store, stored: StoredExperiment, *, running: bool = False) -> ReportData:

@@ -34,9 +34,8 @@ class Importance:
     note: str = ""
 
 
-def parameter_importance(space: SearchSpace, minimize: bool, trials: Sequence[Trial]) -> Importance:
-    """fANOVA importance of each parameter, computed over ``trials`` that have an objective."""
-    scored = [t for t in trials if t.state.has_objective and t.objective is not None]
+def parameter_importance(space: SearchSpace, minimize: bool, scored: Sequence[Trial]) -> Importance:
+    """fANOVA importance of each parameter over ``scored``: trials with a finite objective (ReportData.scored)."""
     if len(scored) < MIN_TRIALS:
         return Importance(note=f"needs at least {MIN_TRIALS} trials with an objective (has {len(scored)})")
     if not space.parameters:

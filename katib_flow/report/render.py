@@ -43,7 +43,7 @@ def render_report(data: ReportData, *, refresh: int | None = None) -> str:
     (for a file that ``katib-flow run --report`` keeps rewriting)."""
     stored = data.stored
     spec = stored.experiment.spec
-    importance = parameter_importance(data.space, data.minimize, data.trials)
+    importance = parameter_importance(data.space, data.minimize, data.scored)
     plots = figures(data, importance)
     context: dict[str, Any] = {
         "data": data,
