@@ -32,12 +32,14 @@ RUN_NAMESPACE = click.option(
 METRICS_CLAIM = click.option(
     "--metrics-claim",
     metavar="CLAIM",
-    help="PersistentVolumeClaim the trial's primary container writes File/TensorFlowEvent metrics to.",
+    help="PersistentVolumeClaim the trial's primary container writes File/TensorFlowEvent metrics to (and, for "
+    "pbt, where its checkpoint folder is).",
 )
 METRICS_ROOT = click.option(
     "--metrics-root",
     type=click.Path(file_okay=False),
-    help="Where this step has the metrics claim mounted: reads <root>/<trial>/... (File, TensorFlowEvent).",
+    help="Where this step has the metrics claim mounted: reads <root>/<trial>/... (File, TensorFlowEvent); "
+    "pbt's suggest makes <root>/checkpoints/<experiment>/<trial>.",
 )
 DB_SECRET = click.option(
     "--db-secret",

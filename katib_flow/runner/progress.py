@@ -6,7 +6,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console, Group
@@ -17,6 +17,9 @@ from rich.text import Text
 from ..engine import Evaluation, Trial
 from ..exceptions import TrialFailure
 from ..history import TrialState
+
+if TYPE_CHECKING:
+    from .local import Reporter
 
 __all__ = ["LiveReporter", "PlainReporter", "Reporters", "SilentReporter", "print_summary"]
 
@@ -45,7 +48,7 @@ class SilentReporter:
 class Reporters:
     """Several reporters as one (the progress view and ``--report``'s file)."""
 
-    def __init__(self, *reporters: Any) -> None:
+    def __init__(self, *reporters: Reporter) -> None:
         self.reporters = reporters
 
     def trial_started(self, trial: Trial) -> None:
