@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,14 +61,34 @@ class LadderService:
 def ladder() -> Iterator[tuple[LadderService, str]]:
     api, stubs = katib_modules()
     service = LadderService(api)
+    with serving(stubs.add_SuggestionServicer_to_server, service) as address:
+        yield service, address
+
+
+@contextmanager
+def serving(register: Callable[[Any, grpc.Server], None], service: Any) -> Iterator[str]:
+    """``service`` served on a free loopback port while the block runs; its address."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    stubs.add_SuggestionServicer_to_server(service, server)
+    register(service, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        yield service, f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}"
     finally:
         server.stop(0)
+
+
+def median_stopped(folder: Path) -> dict[str, Any]:
+    """Three grid trials of a slow program, stopped early by "mini-median", which only the service knows."""
+    document: dict[str, Any] = yaml.safe_load(experiment_file(folder).read_text())
+    spec = document["spec"]
+    spec["algorithm"] = {"algorithmName": "grid"}
+    spec["parameters"] = [{"name": "x", "parameterType": "discrete", "feasibleSpace": {"list": ["0.1", "0.5", "0.9"]}}]
+    spec["parallelTrialCount"], spec["maxTrialCount"] = 1, 3
+    spec["earlyStopping"] = {"algorithmName": "mini-median"}
+    container = spec["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = [sys.executable, "-c", SLOW, "${trialParameters.x}"]
+    return document
 
 
 def experiment_file(folder: Path, settings: list[dict[str, str]] | None = None) -> Path:
@@ -270,27 +291,13 @@ def test_a_local_run_stops_trials_by_the_rules_of_a_katib_early_stopping_service
 ) -> None:
     api, stubs = katib_modules()
     service = MedianService(api, stubs)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    stubs.add_EarlyStoppingServicer_to_server(service, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
     monkeypatch.delenv("KATIB_FLOW_EARLY_STOPPING_SERVICES", raising=False)
     path = experiment_file(tmp_path)
-    document = yaml.safe_load(path.read_text())
-    spec = document["spec"]
-    spec["algorithm"] = {"algorithmName": "grid"}
-    spec["parameters"] = [{"name": "x", "parameterType": "discrete", "feasibleSpace": {"list": ["0.1", "0.5", "0.9"]}}]
-    spec["parallelTrialCount"], spec["maxTrialCount"] = 1, 3
-    spec["earlyStopping"] = {"algorithmName": "mini-median"}  # only the service knows it
-    container = spec["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
-    container["command"] = [sys.executable, "-c", SLOW, "${trialParameters.x}"]
-    path.write_text(yaml.safe_dump(document))
+    path.write_text(yaml.safe_dump(median_stopped(tmp_path)))
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    try:
+    with serving(stubs.add_EarlyStoppingServicer_to_server, service) as address:
         args = ["run", str(path), "--db", db, "--workdir", str(tmp_path / "wd"), "--quiet"]
-        result = CliRunner().invoke(main, [*args, "--early-stopping-service", f"mini-median=127.0.0.1:{port}"])
-    finally:
-        server.stop(0)
+        result = CliRunner().invoke(main, [*args, "--early-stopping-service", f"mini-median={address}"])
     assert result.exit_code == 0, result.output
     with Store(db) as store, store.session() as session:
         from sqlalchemy import select
@@ -311,30 +318,16 @@ def test_on_argo_the_steps_ask_the_early_stopping_service_named_at_compile_time(
 
     api, stubs = katib_modules()
     service = MedianService(api, stubs)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    stubs.add_EarlyStoppingServicer_to_server(service, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    document = yaml.safe_load(experiment_file(tmp_path).read_text())
-    spec = document["spec"]
-    spec["algorithm"] = {"algorithmName": "grid"}
-    spec["parameters"] = [{"name": "x", "parameterType": "discrete", "feasibleSpace": {"list": ["0.1", "0.5", "0.9"]}}]
-    spec["parallelTrialCount"], spec["maxTrialCount"] = 1, 3
-    spec["earlyStopping"] = {"algorithmName": "mini-median"}
-    container = spec["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
-    container["command"] = [sys.executable, "-c", SLOW, "${trialParameters.x}"]
+    document = median_stopped(tmp_path)
     db_url = sqlite_url(tmp_path)
-    try:
-        with fake_kubernetes() as (kube, _):
-            argo = run_on_argo(
-                parse_experiment(yaml.safe_dump(document)),
-                db_url,
-                kube,
-                tmp_path / "argo",
-                early_stopping_services=(("mini-median", f"127.0.0.1:{port}"),),
-            )
-    finally:
-        server.stop(0)
+    with serving(stubs.add_EarlyStoppingServicer_to_server, service) as address, fake_kubernetes() as (kube, _):
+        argo = run_on_argo(
+            parse_experiment(yaml.safe_dump(document)),
+            db_url,
+            kube,
+            tmp_path / "argo",
+            early_stopping_services=(("mini-median", address),),
+        )
     suggest = next(t for t in argo.workflow["spec"]["templates"] if t["name"] == "suggest")
     env = {e["name"]: e for e in suggest["container"]["env"]}
     assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
