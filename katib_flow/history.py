@@ -34,6 +34,12 @@ class TrialState(str, Enum):
         return self in (TrialState.CREATED, TrialState.RUNNING)
 
     @property
+    def is_completed(self) -> bool:
+        """Katib's completed trials, counted against maxTrialCount: finished, but not Killed (an
+        interruption katib-flow runs again)."""
+        return not self.is_active and self is not TrialState.KILLED
+
+    @property
     def has_objective(self) -> bool:
         """Finished with a usable objective value (Katib feeds early-stopped trials to algorithms too)."""
         return self in (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED)

@@ -142,15 +142,13 @@ def write_trial(outputs: Path, store: Store, name: str, namespace: str | None, t
             "best-trial": board.best_trial,
             "best-parameters": board.best_parameters,
             "best-objective": "" if board.best_objective is None else repr(board.best_objective),
-            "trials": trials_progress(board.status, board.max_trial_count),
+            "trials": trials_progress(board.trials_completed, board.max_trial_count),
         },
     )
 
 
-def trials_progress(status: dict[str, Any], max_trial_count: int | None) -> str:
+def trials_progress(completed: int, max_trial_count: int | None) -> str:
     """``"7/12"``: the completed trials Katib counts against maxTrialCount (no maximum: ``"7"``)."""
-    unfinished = sum(int(status.get(key, 0)) for key in ("trialsRunning", "trialsPending", "trialsKilled"))
-    completed = int(status.get("trials", 0)) - unfinished
     return f"{completed}/{max_trial_count}" if max_trial_count else str(completed)
 
 

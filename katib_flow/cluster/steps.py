@@ -93,6 +93,7 @@ class Result:
     best_objective: float | None
     status: dict[str, Any]
     max_trial_count: int | None = None
+    trials_completed: int = 0
 
 
 def stored_trial(store: Store, name: str, namespace: str | None, trial: str) -> tuple[StoredExperiment, Trial]:
@@ -322,4 +323,5 @@ def finish_step(
         objective,
         evaluation.status,
         stored.experiment.spec.max_trial_count,
+        evaluation.trials_completed,
     )

@@ -53,6 +53,7 @@ class Evaluation:
     completed: bool
     succeeded: bool
     reason: str
+    trials_completed: int = 0  # Katib's completed trials (TrialState.is_completed), against maxTrialCount
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def evaluate(store: Store, experiment_id: int) -> Evaluation:
             row.completed,
             final is not None and final["type"] == "Succeeded",
             final["reason"] if final else Reason.RUNNING[1],
+            sum(1 for t in trials if TrialState(t.state).is_completed),
         )
 
     return store.transaction(run)
@@ -175,7 +177,7 @@ def _stop_reason(
     failed = counts.get(TrialState.FAILED, 0) + counts.get(TrialState.METRICS_UNAVAILABLE, 0)
     if spec.max_failed_trial_count is not None and failed != 0 and failed >= spec.max_failed_trial_count:
         return Reason.FAILED
-    completed = sum(n for s, n in counts.items() if not s.is_active and s is not TrialState.KILLED)
+    completed = sum(n for s, n in counts.items() if s.is_completed)
     if spec.max_trial_count is not None and completed >= spec.max_trial_count:
         return Reason.MAX_TRIALS
     if row.algorithm_state.get("exhausted") and not any(n for s, n in counts.items() if s.is_active):

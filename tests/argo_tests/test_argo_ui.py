@@ -145,10 +145,13 @@ def test_display_names_fit_argos_rule_or_are_clipped_to_it() -> None:
 
 def test_trials_progress_counts_what_katib_counts_against_max_trial_count() -> None:
     from katib_flow.cluster.cli_trials import trials_progress
+    from katib_flow.history import TrialState
 
-    status = {"trials": 9, "trialsRunning": 2, "trialsPending": 1, "trialsKilled": 1, "trialsFailed": 2}
-    assert trials_progress(status, 12) == "5/12"
-    assert trials_progress(status, None) == "5"
+    states = [TrialState.RUNNING] * 2 + [TrialState.CREATED, TrialState.KILLED] + [TrialState.FAILED] * 2
+    states += [TrialState.SUCCEEDED, TrialState.EARLY_STOPPED, TrialState.METRICS_UNAVAILABLE]
+    completed = sum(1 for s in states if s.is_completed)
+    assert trials_progress(completed, 12) == "5/12"
+    assert trials_progress(completed, None) == "5"
 
 
 def test_the_ui_options_reach_the_workflow_and_bad_values_are_one_line() -> None:
